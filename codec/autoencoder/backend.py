@@ -1,0 +1,91 @@
+"""The learned-autoencoder backend: loads shipped weights and runs the transforms.
+
+Images of any size are padded by edge replication to multiples of 16 before
+analysis and cropped after synthesis. Decoding runs in float32 under
+``torch.inference_mode``; the integer symbols and the frequency tables are what
+guarantee the entropy decoding is exact.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load as load_safetensors
+
+from ...formats import BACKEND_AUTOENCODER
+from ..backend import Backend, EntropyTables
+from ..entropy.tables import check_table
+from ..registry import ModelError, ModelInfo, register_backend
+from .model import BITS, STRIDE, AutoencoderModel, ModelConfig, symbol_range
+
+
+def table_key(bits: int) -> str:
+    return f"entropy_table_b{bits}"
+
+
+class AutoencoderBackend(Backend):
+    kind = BACKEND_AUTOENCODER
+
+    def __init__(self, model: AutoencoderModel, tables: dict[int, list[np.ndarray]], name: str, model_id: bytes):
+        self.model = model.eval()
+        self._tables = tables
+        self.name = name
+        self.model_id = model_id
+        self.supported_bits = tuple(sorted(tables))
+        self.default_bits = 6 if 6 in tables else self.supported_bits[len(self.supported_bits) // 2]
+
+    def latent_shape(self, width: int, height: int) -> tuple[int, ...]:
+        return (self.model.config.m, -(-height // STRIDE), -(-width // STRIDE))
+
+    def entropy_tables(self, bits: int) -> EntropyTables:
+        self.check_bits(bits)
+        return EntropyTables(self._tables[bits], symbol_range(bits)[0])
+
+    @torch.inference_mode()
+    def analyse(self, rgb: np.ndarray, bits: int) -> np.ndarray:
+        self.check_bits(bits)
+        h, w = rgb.shape[:2]
+        x = torch.from_numpy(np.array(rgb, dtype=np.uint8, copy=True)).permute(2, 0, 1)[None].float() / 255.0
+        _, lh, lw = self.latent_shape(w, h)
+        x = F.pad(x, (0, lw * STRIDE - w, 0, lh * STRIDE - h), mode="replicate")
+        return self.model.analyse(x, bits)[0].numpy()
+
+    @torch.inference_mode()
+    def synthesise(self, symbols: np.ndarray, bits: int, width: int, height: int) -> np.ndarray:
+        self.check_bits(bits)
+        s = torch.from_numpy(np.array(symbols, dtype=np.int32, copy=True))[None]
+        x = self.model.synthesise(s, bits)[0, :, :height, :width]
+        return torch.round(x.clamp(0, 1) * 255).to(torch.uint8).permute(1, 2, 0).contiguous().numpy()
+
+
+@register_backend("autoencoder")
+def load(info: ModelInfo, data: bytes) -> AutoencoderBackend:
+    """Build the backend from verified weights bytes (safetensors only: no pickle)."""
+    tensors = load_safetensors(data)
+    try:
+        config = ModelConfig(**json.loads(_metadata(data)["config"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"model {info.name}: bad config in weights metadata ({exc})") from None
+    model = AutoencoderModel(config)
+    state = {k: v for k, v in tensors.items() if not k.startswith("entropy_table_")}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing = [k for k in missing if not k.startswith("prior.")]  # the float prior is not shipped
+    if missing or unexpected:
+        raise ModelError(f"model {info.name}: weights do not fit the architecture "
+                         f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
+    tables = {}
+    for b in BITS:
+        if table_key(b) in tensors:
+            t = tensors[table_key(b)].numpy()
+            tables[b] = [check_table(row) for row in t]
+    if not tables:
+        raise ModelError(f"model {info.name}: no entropy tables in the weights file")
+    return AutoencoderBackend(model, tables, info.name, info.model_id)
+
+
+def _metadata(data: bytes) -> dict:
+    """The safetensors header's ``__metadata__`` (string → string)."""
+    n = int.from_bytes(data[:8], "little")
+    return json.loads(data[8:8 + n]).get("__metadata__", {})

@@ -1,0 +1,66 @@
+"""Checkpoint → shipped model: ``weights/NAME.safetensors`` + ``weights/NAME.json``.
+
+The float prior is evaluated once here, in float64, to build one integer
+frequency table per (bits, channel); only those tables ship. The symbol
+alphabet of a b-bit setting is ``-2^(b-1) … 2^(b-1)-1``: the two end symbols
+absorb the prior's tails, matching the encoder's clipping.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import save as save_safetensors
+
+from ..entropy.tables import TABLE_PRECISION, quantize_pmf
+from .backend import table_key
+from .model import BITS, AutoencoderModel, ModelConfig, symbol_range
+
+
+@torch.no_grad()
+def entropy_tables(model: AutoencoderModel, bits: int) -> np.ndarray:
+    """(M, 2^bits) int32 frequency tables for one setting."""
+    prior = copy.deepcopy(model.prior).double()
+    lo, hi = symbol_range(bits)
+    step = model.step(bits).double()                                   # (M,)
+    ks = torch.arange(lo, hi, dtype=torch.float64)                     # upper edges of all but the last bin
+    edges = (ks + 0.5)[None, :] * step[:, None]                        # (M, 2^b - 1)
+    cdf = prior.cdf_at(edges)
+    zeros = torch.zeros(cdf.shape[0], 1, dtype=torch.float64)
+    ones = torch.ones_like(zeros)
+    pmf = torch.diff(torch.cat([zeros, cdf, ones], dim=1), dim=1).clamp_min(0).numpy()
+    return np.stack([quantize_pmf(row, TABLE_PRECISION) for row in pmf]).astype(np.int32)
+
+
+def export(checkpoint: Path, name: str, out_dir: Path, training_record: dict, default: bool = False) -> dict:
+    state = torch.load(checkpoint, weights_only=False)  # our own training checkpoint
+    cfg = state["config"]
+    model = AutoencoderModel(ModelConfig(n=cfg["n"], m=cfg["m"]))
+    model.load_state_dict(state["model"])
+    tensors = {k: v.contiguous() for k, v in model.state_dict().items() if not k.startswith("prior.")}
+    for b in BITS:
+        tensors[table_key(b)] = torch.from_numpy(entropy_tables(model, b))
+    metadata = {"format": "gzc-autoencoder", "config": json.dumps(model.config.as_dict()),
+                "bits": json.dumps(list(BITS)), "table_precision": str(TABLE_PRECISION)}
+    data = save_safetensors(tensors, metadata=metadata)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / f"{name}.safetensors").write_bytes(data)
+    sha = hashlib.sha256(data).hexdigest()
+    manifest = {
+        "name": name,
+        "backend": "autoencoder",
+        "file": f"{name}.safetensors",
+        "sha256": sha,
+        "model_id": sha[:16],
+        "default": default,
+        "bits": list(BITS),
+        "architecture": {"n": cfg["n"], "m": cfg["m"], "stride": 16,
+                         "parameters": sum(t.numel() for k, t in tensors.items() if not k.startswith("entropy_table_"))},
+        "training": training_record,
+    }
+    (out_dir / f"{name}.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest

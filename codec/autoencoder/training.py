@@ -1,0 +1,150 @@
+"""Rate–distortion training of the variable-rate autoencoder, resumable.
+
+Every ``checkpoint_every`` steps the full state (model, optimiser, sampler RNG,
+step) is written atomically to ``<run>/checkpoint.pt``; starting again with the
+same run folder resumes from it. Progress goes to stdout and to
+``<run>/log.jsonl`` (one JSON object per logged step), which the manifest
+quotes. Training never runs in CI: it is started by ``gzc-train``.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import pickle
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .dataset import CropSampler, list_images, load_scaled, validation_set
+from .model import BITS, LAMBDAS, AutoencoderModel, ModelConfig
+
+
+@dataclass
+class TrainConfig:
+    data: list[str] = field(default_factory=lambda: ["../shared/data/bsds500/train", "../shared/data/bsds500/test"])
+    val: str = "../shared/data/bsds500/val"
+    steps: int = 14000
+    batch: int = 8
+    crop: int = 128
+    lr: float = 3e-4
+    lr_final: float = 1e-5
+    prior_lr_factor: float = 10.0  # the density model must track the latents fast
+    warmup: int = 200
+    clip_grad: float = 1.0
+    seed: int = 1
+    threads: int = 2
+    log_every: int = 50
+    checkpoint_every: int = 250
+    validate_every: int = 1000
+    n: int = 96
+    m: int = 160
+
+
+def learning_rate(cfg: TrainConfig, step: int) -> float:
+    """Linear warm-up, then cosine decay to ``lr_final``."""
+    if step < cfg.warmup:
+        return cfg.lr * (step + 1) / cfg.warmup
+    t = min(1.0, (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup))
+    return cfg.lr_final + 0.5 * (cfg.lr - cfg.lr_final) * (1 + math.cos(math.pi * t))
+
+
+@torch.no_grad()
+def validate(model: AutoencoderModel, images: torch.Tensor) -> dict:
+    """PSNR and estimated bpp per setting, with hard rounding (monitoring only)."""
+    model.eval()
+    out = {}
+    pixels = images.shape[2] * images.shape[3]
+    for b in BITS:
+        symbols = model.analyse(images, b)
+        x_hat = model.synthesise(symbols, b).clamp(0, 1)
+        mse = ((torch.round(x_hat * 255) - images * 255) ** 2).mean(dim=(1, 2, 3))
+        psnr = (10 * torch.log10(255.0 ** 2 / mse)).mean().item()
+        y_hat = symbols.float() * model.step(b).view(1, -1, 1, 1)
+        p = model.prior.bin_probability(y_hat, model.step(b))
+        bpp = (-torch.log2(p.clamp_min(1e-9)).sum(dim=(1, 2, 3)) / pixels).mean().item()
+        out[b] = {"psnr": round(psnr, 3), "bpp_estimate": round(bpp, 4)}
+    model.train()
+    return out
+
+
+def _atomic_save(obj, path: Path) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def train(run_dir: Path, cfg: TrainConfig) -> Path:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    model = AutoencoderModel(ModelConfig(n=cfg.n, m=cfg.m))
+    prior_params = list(model.prior.parameters())
+    prior_ids = {id(p) for p in prior_params}
+    optimizer = torch.optim.Adam([
+        {"params": [p for p in model.parameters() if id(p) not in prior_ids], "lr_factor": 1.0},
+        {"params": prior_params, "lr_factor": cfg.prior_lr_factor},
+    ], lr=cfg.lr)
+    sampler = CropSampler(load_scaled(list_images([Path(d) for d in cfg.data])), cfg.crop, cfg.seed)
+    val_images = validation_set(Path(cfg.val))
+    bits_rng = np.random.default_rng(cfg.seed + 1)
+    step, elapsed = 0, 0.0
+    ckpt_path = run_dir / "checkpoint.pt"
+    if ckpt_path.exists():
+        # Our own checkpoint, written by this function: trusted, so full unpickling is fine here.
+        state = torch.load(ckpt_path, weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        sampler.rng = pickle.loads(state["sampler_rng"])
+        bits_rng = pickle.loads(state["bits_rng"])
+        torch.set_rng_state(state["torch_rng"])
+        step, elapsed = state["step"], state["elapsed"]
+        print(f"resumed from step {step} ({elapsed / 60:.1f} min trained)", flush=True)
+    (run_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
+    log = open(run_dir / "log.jsonl", "a")
+    window: dict[int, list] = {b: [] for b in BITS}
+    t0 = time.time() - elapsed
+    while step < cfg.steps:
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(cfg, step) * group["lr_factor"]
+        bits = int(bits_rng.choice(BITS))
+        x = sampler.batch(cfg.batch)
+        x_hat, total_bits = model(x, bits)
+        mse = torch.mean((x_hat - x) ** 2)
+        bpp = total_bits.mean() / (x.shape[2] * x.shape[3])
+        loss = LAMBDAS[bits] * 255 ** 2 * mse + bpp
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad)
+        optimizer.step()
+        step += 1
+        window[bits].append((mse.item(), bpp.item()))
+        if step % cfg.log_every == 0 or step == cfg.steps:
+            summary = {}
+            for b, vals in window.items():
+                if vals:
+                    m = float(np.mean([v[0] for v in vals]))
+                    summary[b] = {"psnr": round(10 * math.log10(1 / max(m, 1e-10)), 2),
+                                  "bpp": round(float(np.mean([v[1] for v in vals])), 4)}
+            window = {b: [] for b in BITS}
+            record = {"step": step, "minutes": round((time.time() - t0) / 60, 2),
+                      "lr": learning_rate(cfg, step), "train": summary}
+            if step % cfg.validate_every == 0 or step == cfg.steps:
+                record["val"] = validate(model, val_images)
+            log.write(json.dumps(record) + "\n")
+            log.flush()
+            eta = (time.time() - t0) / step * (cfg.steps - step) / 60
+            print(f"step {step}/{cfg.steps}  {record['minutes']:.1f} min  eta {eta:.0f} min  "
+                  + "  ".join(f"b{b}:{v['psnr']:.2f}dB/{v['bpp']:.3f}" for b, v in summary.items())
+                  + ("  val " + " ".join(f"b{b}:{v['psnr']:.2f}/{v['bpp_estimate']:.3f}" for b, v in record["val"].items())
+                     if "val" in record else ""), flush=True)
+        if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+            _atomic_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                          "sampler_rng": pickle.dumps(sampler.rng), "bits_rng": pickle.dumps(bits_rng),
+                          "torch_rng": torch.get_rng_state(), "step": step,
+                          "elapsed": time.time() - t0, "config": asdict(cfg)}, ckpt_path)
+    log.close()
+    return ckpt_path

@@ -1,0 +1,63 @@
+"""The interface every generator backend implements, and nothing more.
+
+The codec core (``codec/codec.py``) owns the container and entropy coding; a
+backend only turns pixels into an integer latent and back:
+
+    analyse(rgb, bits)  -> symbols          (encoder side)
+    synthesise(symbols, bits, w, h) -> rgb  (decoder side)
+
+plus the integer frequency tables its range coder uses, if it has a learned
+prior. New backends (latent search, adversarially trained generators) plug in
+by subclassing :class:`Backend` and registering a loader in
+:mod:`gzc.codec.registry`; neither the container nor the CLI changes.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class EntropyTables:
+    """Per-channel integer frequency tables over the alphabet ``offset … offset+len-1``."""
+    tables: list[np.ndarray]
+    offset: int
+
+
+class Backend(ABC):
+    #: container backend code (formats.BACKEND_*)
+    kind: int
+    #: human-readable model name from the manifest
+    name: str
+    #: first 8 bytes of the SHA-256 of the weights file
+    model_id: bytes
+    #: the --bits values this model supports, and the one used by default
+    supported_bits: tuple[int, ...]
+    default_bits: int
+
+    @abstractmethod
+    def latent_shape(self, width: int, height: int) -> tuple[int, ...]:
+        """Shape of the integer latent for an image of this size."""
+
+    @abstractmethod
+    def analyse(self, rgb: np.ndarray, bits: int) -> np.ndarray:
+        """(H, W, 3) uint8 image → integer symbols of :meth:`latent_shape`."""
+
+    @abstractmethod
+    def synthesise(self, symbols: np.ndarray, bits: int, width: int, height: int) -> np.ndarray:
+        """Integer symbols → (height, width, 3) uint8 image."""
+
+    def entropy_tables(self, bits: int) -> EntropyTables | None:
+        """Tables for the range coder, or None if the backend has no learned prior."""
+        return None
+
+    def check_bits(self, bits: int) -> None:
+        if bits not in self.supported_bits:
+            raise UnsupportedSettingError(
+                f"model {self.name} supports --bits {', '.join(map(str, self.supported_bits))}, not {bits}")
+
+
+class UnsupportedSettingError(ValueError):
+    """A coding parameter that the chosen model does not offer."""

@@ -1,0 +1,142 @@
+"""The codec core: image ⇄ .gzc bytes, for any backend and either entropy coder.
+
+This is the only place that knows all three layers: it asks a backend for the
+integer latent, entropy-codes it, and wraps it in the container (and back).
+Everything that can be wrong with a file is checked here before any large
+allocation: the container fields, the pixel limit, the model, the bits, and
+that the latent shape is the one the model would produce for that image size.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import formats
+from ..formats import CODER_NAMES, CODER_RANGE, COLOR_GRAY, COLOR_RGB, GzcFile
+from .backend import Backend, UnsupportedSettingError
+from .entropy import elias_gamma, range_coder
+from .registry import find_by_id, find_model, load_backend
+
+#: Default decoding limit on width × height (a decompression-bomb guard, like
+#: Pillow's MAX_IMAGE_PIXELS); callers may raise it explicitly.
+DEFAULT_MAX_PIXELS = 1 << 24  # 16.7 megapixels, e.g. 4096 × 4096 (the encoder's limit too: imageio)
+CODERS = {name: code for code, name in CODER_NAMES.items()}
+
+
+class LimitExceededError(ValueError):
+    """The file declares an image larger than the decoder is allowed to produce."""
+
+
+class CorruptPayloadError(ValueError):
+    """The container is valid but its payload does not decode under the declared model."""
+
+
+@dataclass(frozen=True)
+class Decoded:
+    pixels: np.ndarray   # (H, W, 3) uint8, or (H, W) for grayscale files
+    header: GzcFile
+
+    @property
+    def mode(self) -> str:
+        return "L" if self.pixels.ndim == 2 else "RGB"
+
+
+def encode_pixels(rgb: np.ndarray, *, color: int = COLOR_RGB, model: str | None = None,
+                  bits: int | None = None, coder: str = "range") -> bytes:
+    """(H, W, 3) uint8 → .gzc bytes."""
+    rgb = np.asarray(rgb)
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise ValueError(f"expected an (H, W, 3) uint8 array, got {rgb.shape} {rgb.dtype}")
+    if coder not in CODERS:
+        raise UnsupportedSettingError(f"unknown entropy coder {coder!r} (choose {', '.join(CODERS)})")
+    backend = load_backend(find_model(model))
+    bits = backend.default_bits if bits is None else bits
+    backend.check_bits(bits)
+    height, width = rgb.shape[:2]
+    symbols = backend.analyse(rgb, bits)
+    if CODERS[coder] == CODER_RANGE:
+        tables = backend.entropy_tables(bits)
+        if tables is None:
+            raise UnsupportedSettingError(f"model {backend.name} has no learned prior: use --coder elias-gamma")
+        payload = range_coder.encode(symbols, tables.tables, tables.offset)
+    else:
+        payload = elias_gamma.encode(symbols)
+    return formats.write(GzcFile(width=width, height=height, color=color, backend=backend.kind,
+                                 model_id=backend.model_id, bits=bits, coder=CODERS[coder],
+                                 latent_shape=tuple(int(d) for d in symbols.shape), payload=payload))
+
+
+class TargetUnreachableError(ValueError):
+    """Even the smallest setting of the model produces a file above the requested size."""
+
+
+def encode_to_size(rgb: np.ndarray, max_bytes: int, *, color: int = COLOR_RGB, model: str | None = None,
+                   coder: str = "range") -> bytes:
+    """Rate control (like ``cwebp -size``): the highest ``--bits`` whose file is ≤ ``max_bytes``.
+
+    File size grows with bits, so settings are tried from the most bits down and
+    the first that fits is returned; sizes are those of the complete files.
+    """
+    backend = load_backend(find_model(model))
+    smallest = None
+    for bits in sorted(backend.supported_bits, reverse=True):
+        data = encode_pixels(rgb, color=color, model=model, bits=bits, coder=coder)
+        if len(data) <= max_bytes:
+            return data
+        smallest = (len(data), bits)
+    raise TargetUnreachableError(f"cannot reach {max_bytes} bytes: the smallest file is {smallest[0]} bytes "
+                                 f"(--bits {smallest[1]} of model {backend.name})")
+
+
+def decode_bytes(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decoded:
+    """.gzc bytes → pixels. Raises GzcFormatError, ModelError, LimitExceededError,
+    UnsupportedSettingError or CorruptPayloadError, never anything generic."""
+    header = formats.read(data)
+    if header.width * header.height > max_pixels:
+        raise LimitExceededError(f"image is {header.width}x{header.height} = {header.width * header.height} pixels, "
+                                 f"above the limit of {max_pixels} (raise it with --max-pixels)")
+    backend = load_backend(find_by_id(header.model_id))
+    _check_header_against(backend, header)
+    symbols = _decode_payload(header, backend)
+    rgb = backend.synthesise(symbols, header.bits, header.width, header.height)
+    if header.color == COLOR_GRAY:
+        return Decoded(_luma(rgb), header)
+    return Decoded(rgb, header)
+
+
+def _check_header_against(backend: Backend, header: GzcFile) -> None:
+    if header.backend != backend.kind:
+        raise CorruptPayloadError(f"header says backend {header.backend} but model {backend.name} "
+                                  f"is backend {backend.kind}")
+    backend.check_bits(header.bits)
+    expected = backend.latent_shape(header.width, header.height)
+    if tuple(header.latent_shape) != tuple(expected):
+        raise CorruptPayloadError(f"latent shape {header.latent_shape} does not match a "
+                                  f"{header.width}x{header.height} image under model {backend.name} {expected}")
+    if header.coder not in CODER_NAMES:
+        raise CorruptPayloadError(f"unknown entropy coder {header.coder}")
+
+
+def _decode_payload(header: GzcFile, backend: Backend) -> np.ndarray:
+    shape = header.latent_shape
+    try:
+        if header.coder == CODER_RANGE:
+            tables = backend.entropy_tables(header.bits)
+            if tables is None:
+                raise CorruptPayloadError(f"model {backend.name} has no learned prior for a range-coded payload")
+            symbols = range_coder.decode(header.payload, shape, tables.tables, tables.offset)
+        else:
+            symbols = elias_gamma.decode(header.payload, int(np.prod(shape))).reshape(shape)
+    except (range_coder.RangeCoderError, elias_gamma.EliasGammaError) as exc:
+        raise CorruptPayloadError(str(exc)) from None
+    lo, hi = -(1 << (header.bits - 1)), (1 << (header.bits - 1)) - 1
+    if symbols.size and (symbols.min() < lo or symbols.max() > hi):
+        raise CorruptPayloadError(f"latent values outside the {header.bits}-bit range")
+    return symbols
+
+
+def _luma(rgb: np.ndarray) -> np.ndarray:
+    """ITU-R 601 luma with integer weights (Pillow's 'L' conversion), exactly reproducible."""
+    r, g, b = (rgb[..., i].astype(np.uint32) for i in range(3))
+    return ((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16).astype(np.uint8)

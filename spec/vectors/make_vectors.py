@@ -1,0 +1,94 @@
+"""Regenerate the conformance vectors in spec/vectors/ (run after changing a shipped model).
+
+    python spec/vectors/make_vectors.py
+
+Valid files: small images coded with the default model at several settings;
+vectors.json records, for each, the SHA-256 of the decoded pixel array
+(row-major, interleaved, uint8) and what it exercises. Invalid files in bad/
+each carry the exception class a conformant reader must raise.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from gzc import formats
+from gzc.codec.codec import decode_bytes, encode_pixels
+from gzc.codec.registry import find_model
+
+HERE = Path(__file__).resolve().parent
+
+
+def scene(h: int, w: int, seed: int) -> np.ndarray:
+    """A deterministic synthetic picture: smooth gradients, an edge and mild texture."""
+    y, x = np.mgrid[0:h, 0:w].astype(np.float64)
+    rng = np.random.default_rng(seed)
+    img = np.stack([40 + 180 * x / max(w - 1, 1), 200 - 150 * y / max(h - 1, 1), 90 + 60 * np.sin((x + y) / 5)], 2)
+    img[(x - w / 2) ** 2 + (y - h / 2) ** 2 < (min(h, w) / 3) ** 2] *= 0.5
+    return np.clip(img + rng.normal(0, 4, img.shape), 0, 255).astype(np.uint8)
+
+
+def main() -> None:
+    model = find_model()
+    vectors = []
+    cases = [
+        ("rgb_48x32_b6_range", scene(32, 48, 1), formats.COLOR_RGB, 6, "range", "basic RGB, range coder"),
+        ("rgb_33x17_b4_range", scene(17, 33, 2), formats.COLOR_RGB, 4, "range", "odd size (padding/cropping), 4 bits"),
+        ("rgb_40x24_b8_elias", scene(24, 40, 3), formats.COLOR_RGB, 8, "elias-gamma", "Elias-gamma payload, 8 bits"),
+        ("gray_16x16_b5_range", scene(16, 16, 4), formats.COLOR_GRAY, 5, "range", "grayscale output (BT.601 luma)"),
+        ("rgb_1x1_b7_range", scene(1, 1, 5), formats.COLOR_RGB, 7, "range", "smallest image"),
+    ]
+    for name, img, color, bits, coder, what in cases:
+        if color == formats.COLOR_GRAY:
+            img = np.repeat(img[:, :, :1], 3, axis=2)
+        data = encode_pixels(img, color=color, model=model.name, bits=bits, coder=coder)
+        (HERE / f"{name}.gzc").write_bytes(data)
+        pixels = decode_bytes(data).pixels
+        vectors.append({"file": f"{name}.gzc", "model": model.name, "model_id": model.model_id.hex(),
+                        "width": img.shape[1], "height": img.shape[0], "bits": bits, "coder": coder,
+                        "colour": formats.COLOR_NAMES[color], "bytes": len(data),
+                        "decoded_sha256": hashlib.sha256(np.ascontiguousarray(pixels).tobytes()).hexdigest(),
+                        "exercises": what})
+    # an unknown ancillary chunk must be skipped: same pixels as the first vector
+    base = formats.read((HERE / "rgb_48x32_b6_range.gzc").read_bytes())
+    with_chunk = formats.write(dataclasses.replace(base, chunks=(formats.Chunk(b"xtra", b"ignore me"),)))
+    (HERE / "rgb_48x32_b6_ancillary.gzc").write_bytes(with_chunk)
+    vectors.append(dict(vectors[0], file="rgb_48x32_b6_ancillary.gzc", bytes=len(with_chunk),
+                        exercises="unknown ancillary chunk 'xtra' is skipped (same pixels as rgb_48x32_b6_range)"))
+
+    good = (HERE / "rgb_48x32_b6_range.gzc").read_bytes()
+
+    def recrc(body: bytes) -> bytes:
+        return body + zlib.crc32(body).to_bytes(4, "big")
+
+    flipped = bytearray(good)
+    flipped[len(good) // 2] ^= 0x04
+    major2 = bytearray(good[:-4])
+    major2[4] = 0x20
+    bad = {
+        "truncated.gzc": (good[:-7], "TruncatedError"),
+        "bad_signature.gzc": (b"\x89GZX" + good[4:], "BadMagicError"),
+        "crc_mismatch.gzc": (bytes(flipped), "CrcMismatchError"),
+        "trailing_bytes.gzc": (good + b"\x00", "MalformedFieldError"),
+        "major_version_2.gzc": (recrc(bytes(major2)), "UnsupportedVersionError"),
+        "unknown_critical_chunk.gzc": (formats.write(dataclasses.replace(base, chunks=(formats.Chunk(b"XTRA", b""),))),
+                                       "UnknownCriticalChunkError"),
+        "unknown_model.gzc": (formats.write(dataclasses.replace(base, model_id=bytes(8))), "ModelError"),
+        "latent_shape_mismatch.gzc": (formats.write(dataclasses.replace(base, width=200)), "CorruptPayloadError"),
+        "huge_dimensions.gzc": (formats.write(dataclasses.replace(base, width=1 << 24, height=1 << 24)),
+                                "LimitExceededError"),
+    }
+    for fname, (blob, _) in bad.items():
+        (HERE / "bad" / fname).write_bytes(blob)
+    (HERE / "vectors.json").write_text(json.dumps({
+        "valid": vectors, "invalid": [{"file": f"bad/{k}", "error": v[1]} for k, v in bad.items()]}, indent=2) + "\n")
+    print(f"wrote {len(vectors)} valid and {len(bad)} invalid vectors for model {model.name}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Command-line programs: gzc-enc, gzc-dec, gzc-info, gzc-train."""

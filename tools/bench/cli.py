@@ -1,0 +1,198 @@
+"""gzc-bench: sweep codecs over a folder of images and report rate–distortion.
+
+    gzc-bench                                  # full run on ../shared/data/kodak
+    gzc-bench --quick --out /tmp/b             # 2 images (256² crops), 2 points per codec
+    gzc-bench --codecs jpeg,webp --no-speed    # a subset; results merge with earlier runs
+
+Each codec's per-image records go to ``OUT/records/<codec>.json`` (with the
+command and date that produced them); every run then rebuilds the report from
+all records in OUT: ``summary.json``, ``matched.json``, ``bdrate.json``,
+``speed.json``, ``report.md``, ``paper_tables.md`` and the plots. Every
+encoding is written to a file and its size read back from the file system.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import typer
+from PIL import Image
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+DEFAULT_IMAGES = Path("../shared/data/kodak")
+
+
+def _clean(obj):
+    """JSON cannot hold inf/nan: write them as null."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return _clean(obj.item())
+    return obj
+
+
+def load_images(folder: Path, quick: bool) -> list[tuple[str, np.ndarray]]:
+    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in {".png", ".ppm", ".bmp", ".tif", ".tiff"})
+    if not paths:
+        raise typer.BadParameter(f"no PNG/PPM/BMP/TIFF images in {folder}")
+    if quick:
+        paths = paths[:2]
+    out = []
+    for p in paths:
+        img = np.asarray(Image.open(p).convert("RGB"))
+        if quick:  # centre 256×256: big enough for MS-SSIM's 5 scales
+            h, w = img.shape[:2]
+            top, left = max(0, (h - 256) // 2), max(0, (w - 256) // 2)
+            img = np.ascontiguousarray(img[top:top + 256, left:left + 256])
+        out.append((p.name, img))
+    return out
+
+
+def measure(codec, images, params, workdir: Path) -> list[dict]:
+    from .metrics import all_metrics
+    records = []
+    for name, img in images:
+        pixels = img.shape[0] * img.shape[1]
+        for p in params:
+            t = time.perf_counter()
+            data = codec.encode(img, p)
+            enc_s = time.perf_counter() - t
+            path = workdir / f"{Path(name).stem}.{codec.name.replace(':', '_')}.{p}"
+            path.write_bytes(data)
+            size = path.stat().st_size                    # the real file size
+            t = time.perf_counter()
+            dec = codec.decode(path.read_bytes())
+            dec_s = time.perf_counter() - t
+            path.unlink()
+            if dec.shape != img.shape:
+                raise RuntimeError(f"{codec.name} returned {dec.shape} for {img.shape}")
+            records.append({"codec": codec.name, "param": p, "image": name, "width": img.shape[1],
+                            "height": img.shape[0], "bytes": size, "bpp": size * 8 / pixels,
+                            "ratio": pixels * 3 / size, "encode_s": enc_s, "decode_s": dec_s,
+                            **all_metrics(img, dec)})
+        print(f"  {codec.name:24} {name}: " + " ".join(f"{r['bpp']:.3f}" for r in records[-len(params):]) + " bpp",
+              file=sys.stderr, flush=True)
+    return records
+
+
+def probe(codec, param, image_path: Path, repeats: int, threads: int) -> dict:
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    setup = "import torch; torch.set_num_threads(%d); " % threads if codec.name.startswith("gzc:") else ""
+    code = setup + "import sys; sys.argv=['probe']+sys.argv[1:]; from gzc.tools.bench.probe import main; main()"
+    proc = subprocess.run([sys.executable, "-c", code, codec.name, str(param), str(image_path), str(repeats)],
+                          capture_output=True, text=True, env=env, timeout=900)
+    if proc.returncode:
+        raise RuntimeError(f"probe of {codec.name} failed: {proc.stderr.strip().splitlines()[-1:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@app.command(help="Benchmark gzc models against classical codecs (see module docstring).")
+def bench(
+    images: Path = typer.Option(DEFAULT_IMAGES, help="folder of test images"),
+    codecs: Optional[str] = typer.Option(None, help="comma-separated codec names (default: all available)"),
+    out: Path = typer.Option(Path("bench/results/kodak"), help="output folder"),
+    quick: bool = typer.Option(False, help="2 images cropped to 256², 2 points per codec (for tests/CI)"),
+    speed: bool = typer.Option(True, help="measure speed and peak memory in one process per codec"),
+    repeats: int = typer.Option(3, help="timing repeats (median) for the speed probe"),
+    threads: int = typer.Option(2, help="torch threads for gzc (stated in the report)"),
+    fresh: bool = typer.Option(False, help="delete earlier records in OUT first"),
+    readme: Optional[Path] = typer.Option(None, help="rewrite the results block of this README "
+                                          "(between <!-- bench:start --> and <!-- bench:end -->)"),
+    report_only: bool = typer.Option(False, "--report-only", help="only rebuild the report from OUT's records"),
+    speed_only: bool = typer.Option(False, "--speed-only", help="only (re)measure speed and memory, then report"),
+) -> None:
+    import torch
+
+    from .codecs import all_codecs
+
+    if report_only:
+        rows = json.loads((out / "speed.json").read_text()) if (out / "speed.json").exists() else []
+        build_report(out, rows, readme)
+        return
+    torch.set_num_threads(threads)
+    available = all_codecs()
+    chosen = list(available) if not codecs else [c.strip() for c in codecs.split(",") if c.strip()]
+    unknown = [c for c in chosen if c not in available]
+    if unknown:
+        raise typer.BadParameter(f"unknown codec(s) {', '.join(unknown)}; available: {', '.join(available)}")
+    if not images.is_dir():
+        raise typer.BadParameter(f"image folder {images} not found")
+    imgs = load_images(images, quick)
+    records_dir = out / "records"
+    records_dir.mkdir(parents=True, exist_ok=True)
+    if fresh:
+        for f in records_dir.glob("*.json"):
+            f.unlink()
+    command = "gzc-bench " + " ".join(sys.argv[1:])
+    stamp = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    speed_rows = json.loads((out / "speed.json").read_text()) if (out / "speed.json").exists() and not fresh else []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in chosen:
+            codec = available[name]
+            params = codec.quick_params if quick else codec.params
+            print(f"{name}: {codec.param_name} {params}", file=sys.stderr, flush=True)
+            if not speed_only:
+                recs = measure(codec, imgs, params, Path(tmp))
+                (records_dir / f"{name.replace(':', '_')}.json").write_text(json.dumps(_clean({
+                    "codec": name, "label": codec.label, "settings": codec.settings, "command": command,
+                    "date": stamp, "images": str(images), "quick": quick, "records": recs}), indent=1))
+            if speed or speed_only:
+                mid = params[len(params) // 2]
+                first = sorted(p for p in images.iterdir() if p.suffix.lower() == ".png")[0]
+                row = probe(codec, mid, first, 1 if quick else repeats, threads)
+                speed_rows = [r for r in speed_rows if r["codec"] != name] + [row]
+    (out / "speed.json").write_text(json.dumps(_clean(speed_rows), indent=1))
+    build_report(out, speed_rows, readme)
+
+
+def build_report(out: Path, speed_rows: list, readme: Path | None = None) -> None:
+    from . import report
+    records, labels, meta = [], {}, []
+    for f in sorted((out / "records").glob("*.json")):
+        d = json.loads(f.read_text())
+        records += d["records"]
+        labels[d["codec"]] = d["label"]
+        meta.append({k: d[k] for k in ("codec", "settings", "command", "date", "images", "quick")})
+    summary = report.summarise(records)
+    matched = report.matched_rate(records)
+    bd = report.bd_rates(summary)
+    (out / "summary.json").write_text(json.dumps(_clean({"runs": meta, "machine": platform.platform(),
+                                                          "cpu_count": os.cpu_count(), "codecs": summary}), indent=1))
+    (out / "matched.json").write_text(json.dumps(_clean(matched), indent=1))
+    (out / "bdrate.json").write_text(json.dumps(_clean(bd), indent=1))
+    md = report.markdown(summary, matched, bd, labels, speed_rows)
+    (out / "report.md").write_text("<!-- generated by gzc-bench; do not edit -->\n" + md)
+    (out / "paper_tables.md").write_text("<!-- generated by gzc-bench; do not edit -->\n" +
+                                         report.paper_tables(summary, labels))
+    report.plot(summary, labels, out)
+    if readme is not None:
+        text = readme.read_text()
+        start, end = "<!-- bench:start -->", "<!-- bench:end -->"
+        if start not in text or end not in text:
+            raise typer.BadParameter(f"{readme} has no {start} … {end} block")
+        block = report.readme_block(summary, matched, bd, labels, speed_rows, meta, out)
+        head, rest = text.split(start, 1)
+        readme.write_text(head + start + "\n" + block + end + rest.split(end, 1)[1])
+    print(f"wrote {out}/report.md, summary.json, matched.json, bdrate.json, speed.json and plots", file=sys.stderr)
+
+
+def main() -> None:
+    app(prog_name="gzc-bench")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""What the command-line tools share: exit codes, error reporting, safe output.
+
+Exit codes (documented in the README; modelled on cjxl/djxl):
+
+    0  success
+    1  internal error (a bug: please report it)
+    2  bad command-line arguments
+    3  cannot read the input (missing file, not an image, empty input)
+    4  invalid or corrupt .gzc data (bad signature, truncated, CRC mismatch, bad payload)
+    5  unsupported: unknown model, newer format version, unknown critical chunk,
+       a setting the model lacks, an image above the pixel limit, or a
+       --target-size/--target-bpp that even the smallest setting exceeds
+    6  cannot write the output
+
+Every failure prints exactly one line, ``PROG: error: MESSAGE``, on stderr
+(set GZC_DEBUG=1 to get the traceback as well), and no output file is left
+behind: outputs are written to a temporary file beside the target and renamed
+into place only when complete.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import traceback
+from contextlib import contextmanager
+from pathlib import Path
+
+EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_INPUT, EXIT_CORRUPT, EXIT_UNSUPPORTED, EXIT_WRITE = range(7)
+
+
+class CliError(Exception):
+    def __init__(self, message: str, code: int):
+        super().__init__(message)
+        self.code = code
+
+
+def classify(exc: BaseException) -> int:
+    """Map an exception from the library to an exit code."""
+    from ..codec.backend import UnsupportedSettingError
+    from ..codec.registry import ModelError
+    from ..formats import GzcFormatError, UnknownCriticalChunkError, UnsupportedVersionError
+    from ..codec.codec import CorruptPayloadError, LimitExceededError, TargetUnreachableError
+    from ..codec.imageio import ImageReadError, ImageTooLargeError
+
+    if isinstance(exc, CliError):
+        return exc.code
+    if isinstance(exc, (UnsupportedVersionError, UnknownCriticalChunkError, ModelError,
+                        UnsupportedSettingError, LimitExceededError, TargetUnreachableError,
+                        ImageTooLargeError)):
+        return EXIT_UNSUPPORTED
+    if isinstance(exc, (GzcFormatError, CorruptPayloadError)):
+        return EXIT_CORRUPT
+    if isinstance(exc, ImageReadError):
+        return EXIT_INPUT
+    return EXIT_INTERNAL
+
+
+def fail(prog: str, exc: BaseException) -> None:
+    code = classify(exc)
+    message = str(exc) or exc.__class__.__name__
+    if code == EXIT_INTERNAL:
+        message = f"internal error: {exc.__class__.__name__}: {message}"
+    if os.environ.get("GZC_DEBUG"):
+        traceback.print_exc()
+    print(f"{prog}: error: {message.splitlines()[0]}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+@contextmanager
+def reported_errors(prog: str):
+    """Run a tool's body: any failure becomes one stderr line and its exit code."""
+    try:
+        yield
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+    except BaseException as exc:  # noqa: BLE001 — the whole point is to catch everything
+        fail(prog, exc)
+
+
+def read_input(path: str | None, what: str) -> bytes:
+    """Whole input from a file, or from stdin for None / '-'."""
+    if path in (None, "-"):
+        if sys.stdin is None or sys.stdin.isatty():
+            raise CliError("no input file given and standard input is a terminal", EXIT_USAGE)
+        data = sys.stdin.buffer.read()
+        if not data:
+            raise CliError("standard input is empty", EXIT_INPUT)
+        return data
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise CliError(f"{what} not found: {path}", EXIT_INPUT) from None
+    except IsADirectoryError:
+        raise CliError(f"{what} is a directory: {path}", EXIT_INPUT) from None
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror}", EXIT_INPUT) from None
+
+
+def pick_output(positional: str | None, option: str | None) -> str | None:
+    if positional is not None and option is not None:
+        raise CliError("give the output either as an argument or with -o, not both", EXIT_USAGE)
+    return option if option is not None else positional
+
+
+@contextmanager
+def atomic_output(path: str | None, binary_to_terminal_ok: bool = False):
+    """Yields a binary file object; the target appears only if the block succeeds."""
+    if path in (None, "-"):
+        if not binary_to_terminal_ok and sys.stdout.isatty():
+            raise CliError("refusing to write binary data to a terminal: give an output file or redirect",
+                           EXIT_USAGE)
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    target = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent or ".")
+    except OSError as exc:
+        raise CliError(f"cannot write {path}: {exc.strerror}", EXIT_WRITE) from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            yield f
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
+        os.replace(tmp, target)
+    except OSError as exc:
+        _remove(tmp)
+        raise CliError(f"cannot write {path}: {exc.strerror}", EXIT_WRITE) from None
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

@@ -1,0 +1,72 @@
+"""gzc-dec: decompress a .gzc file into an image (like djpeg/dwebp)."""
+from __future__ import annotations
+
+import io
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .cli_common import CliError, EXIT_USAGE, atomic_output, pick_output, read_input, reported_errors
+
+PROG = "gzc-dec"
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+EXTENSIONS = {".png": "PNG", ".ppm": "PPM", ".pgm": "PPM", ".pnm": "PPM", ".bmp": "BMP", ".tif": "TIFF",
+              ".tiff": "TIFF", ".webp": "WEBP", ".jpg": "JPEG", ".jpeg": "JPEG", ".tga": "TGA"}
+
+
+@app.command(help="Decompress INFILE (.gzc; '-' or omitted = stdin) into OUTFILE "
+                  "(format from its extension; '-' or omitted = stdout, PNG unless --format).")
+def decode(
+    infile: Optional[str] = typer.Argument(None, help="input .gzc; '-' or omitted reads stdin"),
+    outfile: Optional[str] = typer.Argument(None, help="output image; '-' or omitted writes stdout"),
+    output: Optional[str] = typer.Option(None, "-o", "--outfile", help="output file (alternative to OUTFILE)"),
+    fmt: Optional[str] = typer.Option(None, "--format", "-f", help="output format: png, ppm, bmp, tiff, …"),
+    max_pixels: Optional[int] = typer.Option(None, "--max-pixels", help="refuse images larger than this "
+                                             "(default 16777216)"),
+    verbose: bool = typer.Option(False, "-v", "--verbose", help="print size and time on stderr"),
+) -> None:
+    with reported_errors(PROG):
+        target = pick_output(outfile, output)
+        pil_format = _output_format(target, fmt)
+        data = read_input(infile, "input file")
+        t0 = time.perf_counter()
+        from ..codec.codec import DEFAULT_MAX_PIXELS, decode_bytes
+
+        decoded = decode_bytes(data, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
+        elapsed = time.perf_counter() - t0
+        from PIL import Image
+        buf = io.BytesIO()
+        Image.fromarray(decoded.pixels).save(buf, format=pil_format)
+        with atomic_output(target) as f:
+            f.write(buf.getvalue())
+        if verbose:
+            h = decoded.header
+            print(f"{infile or '-'} -> {target or '-'}: {h.width}x{h.height} {decoded.mode}, "
+                  f"{len(data) * 8 / (h.width * h.height):.4f} bpp, decoded in {elapsed:.2f} s", file=sys.stderr)
+
+
+def _output_format(target: str | None, fmt: str | None) -> str:
+    if fmt:
+        name = fmt.upper().lstrip(".")
+        name = {"JPG": "JPEG", "TIF": "TIFF", "PGM": "PPM", "PNM": "PPM"}.get(name, name)
+        if name not in set(EXTENSIONS.values()):
+            raise CliError(f"unknown output format {fmt!r} (choose png, ppm, bmp, tiff, webp, jpeg, tga)", EXIT_USAGE)
+        return name
+    if target in (None, "-"):
+        return "PNG"
+    ext = Path(target).suffix.lower()
+    if ext not in EXTENSIONS:
+        raise CliError(f"cannot tell the output format from {target!r}: use .png, .ppm, .bmp, .tiff, … "
+                       f"or --format", EXIT_USAGE)
+    return EXTENSIONS[ext]
+
+
+def main() -> None:
+    app(prog_name=PROG)
+
+
+if __name__ == "__main__":
+    main()

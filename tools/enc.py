@@ -1,0 +1,68 @@
+"""gzc-enc: compress an image into a .gzc file (like cjpeg/cwebp)."""
+from __future__ import annotations
+
+import sys
+import time
+from typing import Optional
+
+import typer
+
+from .cli_common import CliError, EXIT_USAGE, atomic_output, pick_output, read_input, reported_errors
+
+PROG = "gzc-enc"
+app = typer.Typer(add_completion=False, no_args_is_help=False, pretty_exceptions_enable=False)
+
+
+@app.command(help="Compress INFILE (PNG, JPEG, PPM, … ; '-' or omitted = stdin) into OUTFILE "
+                  "('-' or omitted = stdout).")
+def encode(
+    infile: Optional[str] = typer.Argument(None, help="input image; '-' or omitted reads stdin"),
+    outfile: Optional[str] = typer.Argument(None, help="output .gzc; '-' or omitted writes stdout"),
+    output: Optional[str] = typer.Option(None, "-o", "--outfile", help="output file (alternative to OUTFILE)"),
+    bits: Optional[int] = typer.Option(None, "--bits", "-b", help="latent precision in bits (quality knob; "
+                                       "autoencoder: 4–8, default 6)"),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="model name or model ID (see gzc-info --models)"),
+    coder: str = typer.Option("range", "--coder", help="entropy coder: range (learned prior) or elias-gamma"),
+    target_size: Optional[int] = typer.Option(None, "--target-size", help="rate control: best quality whose "
+                                              "file is at most this many bytes (instead of --bits)"),
+    target_bpp: Optional[float] = typer.Option(None, "--target-bpp", help="rate control: best quality at "
+                                               "most this many bits per pixel (instead of --bits)"),
+    max_pixels: Optional[int] = typer.Option(None, "--max-pixels", help="refuse images larger than this "
+                                             "(default 16777216)"),
+    verbose: bool = typer.Option(False, "-v", "--verbose", help="print size, bpp, ratio and time on stderr"),
+) -> None:
+    with reported_errors(PROG):
+        target = pick_output(outfile, output)
+        data = read_input(infile, "input image")
+        t0 = time.perf_counter()
+        from ..codec.codec import encode_pixels, encode_to_size
+        from ..codec.imageio import DEFAULT_MAX_PIXELS, load_image
+
+        if sum(x is not None for x in (bits, target_size, target_bpp)) > 1:
+            raise CliError("give only one of --bits, --target-size and --target-bpp", EXIT_USAGE)
+        if (target_size is not None and target_size < 1) or (target_bpp is not None and not target_bpp > 0):
+            raise CliError("--target-size and --target-bpp must be positive", EXIT_USAGE)
+        rgb, color = load_image(data, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
+        if target_size is not None or target_bpp is not None:
+            limit = target_size if target_size is not None else int(target_bpp * rgb.shape[0] * rgb.shape[1] / 8)
+            encoded = encode_to_size(rgb, limit, color=color, model=model, coder=coder)
+        else:
+            encoded = encode_pixels(rgb, color=color, model=model, bits=bits, coder=coder)
+        elapsed = time.perf_counter() - t0
+        with atomic_output(target) as f:
+            f.write(encoded)
+        if verbose:
+            from .. import formats
+            h = formats.read_header(encoded)
+            pixels = h.width * h.height
+            print(f"{infile or '-'} -> {target or '-'}: {h.width}x{h.height}, {len(encoded)} bytes, "
+                  f"{len(encoded) * 8 / pixels:.4f} bpp, ratio {pixels * 3 / len(encoded):.1f}:1, "
+                  f"bits {h.bits}, coder {coder}, model {h.model_id.hex()}, {elapsed:.2f} s", file=sys.stderr)
+
+
+def main() -> None:
+    app(prog_name=PROG)
+
+
+if __name__ == "__main__":
+    main()

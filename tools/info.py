@@ -1,0 +1,75 @@
+"""gzc-info: print a .gzc file's header fields (no pixels are decoded, torch is not loaded)."""
+from __future__ import annotations
+
+import json
+from typing import Optional
+
+import typer
+
+from .cli_common import read_input, reported_errors
+
+PROG = "gzc-info"
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+
+
+@app.command(help="Describe INFILE ('-' or omitted = stdin), or list the installed models with --models.")
+def info(
+    infile: Optional[str] = typer.Argument(None, help="input .gzc; '-' or omitted reads stdin"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON instead of text"),
+    models: bool = typer.Option(False, "--models", help="list installed models and exit"),
+) -> None:
+    with reported_errors(PROG):
+        from .. import formats
+        from ..codec.registry import ModelError, available_models, find_by_id
+
+        if models:
+            rows = [{"name": m.name, "model_id": m.model_id.hex(), "backend": m.backend,
+                     "bits": m.manifest.get("bits"), "default": bool(m.manifest.get("default"))}
+                    for m in available_models()]
+            if as_json:
+                print(json.dumps(rows, indent=2))
+            else:
+                for r in rows:
+                    print(f"{r['name']:24} {r['model_id']}  {r['backend']:14} bits {r['bits']}"
+                          + ("  (default)" if r["default"] else ""))
+            return
+        data = read_input(infile, "input file")
+        h = formats.read_header(data)
+        try:
+            model_name = find_by_id(h.model_id).name
+        except ModelError:
+            model_name = "(not installed)"
+        pixels = h.width * h.height
+        fields = {
+            "file": infile or "-",
+            "bytes": len(data),
+            "version": f"{h.version[0]}.{h.version[1]}",
+            "width": h.width,
+            "height": h.height,
+            "colour": formats.COLOR_NAMES.get(h.color, str(h.color)),
+            "backend": formats.BACKEND_NAMES.get(h.backend, str(h.backend)),
+            "model_id": h.model_id.hex(),
+            "model": model_name,
+            "bits": h.bits,
+            "coder": formats.CODER_NAMES.get(h.coder, str(h.coder)),
+            "latent_shape": list(h.latent_shape),
+            "chunks": [{"type": c.type.decode(), "bytes": len(c.data)} for c in h.chunks],
+            "payload_bytes": len(h.payload),
+            "header_bytes": len(data) - len(h.payload) - 4,
+            "bpp": round(len(data) * 8 / pixels, 5),
+            "ratio": round(pixels * 3 / len(data), 2),
+            "crc": "ok",
+        }
+        if as_json:
+            print(json.dumps(fields, indent=2))
+        else:
+            for k, v in fields.items():
+                print(f"{k:13} {v}")
+
+
+def main() -> None:
+    app(prog_name=PROG)
+
+
+if __name__ == "__main__":
+    main()
