@@ -63,6 +63,9 @@ def test_summary_and_report_are_consistent(quick_run):
     assert all(s["decode_s"] > 0 and s["peak_rss_mb"] > 0 for s in speed)
     assert "Matched rate" in (out / "report.md").read_text()
     assert (out / "rd_psnr.png").stat().st_size > 1000 and (out / "rd_msssim.png").exists()
+    assert (out / "rd_msssim_raw.png").exists()
+    csv_lines = (out / "records.csv").read_text().splitlines()
+    assert csv_lines[0].startswith("codec,param,image") and len(csv_lines) == 1 + 2 * (3 + 2)  # jpeg 3, gzc 2 points
 
 
 def test_identical_image_metrics_are_handled():

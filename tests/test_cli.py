@@ -29,7 +29,7 @@ def test_encode_decode_files_and_verbose_bpp(tmp_path, photo_png, photo):
     dec = run_tool("gzc-dec", out, "-o", tmp_path / "x.png")
     assert dec.returncode == 0, dec.stderr
     decoded = np.asarray(Image.open(tmp_path / "x.png"))
-    assert decoded.shape == photo.shape and psnr(photo, decoded) > 20
+    assert decoded.shape == photo.shape and psnr(photo, decoded) > 24  # measured 25.2 at --bits 6
     ppm = run_tool("gzc-dec", out, tmp_path / "x.ppm")
     assert ppm.returncode == 0 and (tmp_path / "x.ppm").read_bytes()[:2] == b"P6"
 

@@ -44,8 +44,8 @@ def test_round_trip_quality_and_real_sizes(photo):
     # more bits: more bytes and better fidelity (a real quality knob)
     assert sizes[4][0] < sizes[6][0] < sizes[8][0]
     assert sizes[4][1] < sizes[6][1] < sizes[8][1]
-    assert sizes[8][1] > 24.0, sizes
-    assert sizes[4][1] > 18.0, sizes
+    # measured with ae-factorized-v1 on this (highly textured) crop: 21.7 / 25.2 / 26.5 dB
+    assert sizes[4][1] > 20.5 and sizes[6][1] > 24.0 and sizes[8][1] > 25.5, sizes
 
 
 def test_encoding_is_deterministic(photo):
@@ -73,7 +73,7 @@ def test_grayscale_round_trip(photo):
     rgb, color = load_image(gray)
     out = decode_bytes(encode_pixels(rgb, color=color, bits=7))
     assert out.mode == "L" and out.pixels.shape == gray.size[::-1]
-    assert psnr(np.asarray(gray), out.pixels) > 22
+    assert psnr(np.asarray(gray), out.pixels) > 25.5  # measured 26.6
 
 
 def test_unsupported_bits_and_coder(photo):

@@ -41,7 +41,9 @@ def export(checkpoint: Path, name: str, out_dir: Path, training_record: dict, de
     cfg = state["config"]
     model = AutoencoderModel(ModelConfig(n=cfg["n"], m=cfg["m"]))
     model.load_state_dict(state["model"])
-    tensors = {k: v.contiguous() for k, v in model.state_dict().items() if not k.startswith("prior.")}
+    # The float prior ships too (a few kB): decoding never uses it (only the integer
+    # tables), but it lets later training warm-start from the shipped file.
+    tensors = {k: v.contiguous() for k, v in model.state_dict().items()}
     for b in BITS:
         tensors[table_key(b)] = torch.from_numpy(entropy_tables(model, b))
     metadata = {"format": "gzc-autoencoder", "config": json.dumps(model.config.as_dict()),
@@ -60,6 +62,7 @@ def export(checkpoint: Path, name: str, out_dir: Path, training_record: dict, de
         "bits": list(BITS),
         "architecture": {"n": cfg["n"], "m": cfg["m"], "stride": 16,
                          "parameters": sum(t.numel() for k, t in tensors.items() if not k.startswith("entropy_table_"))},
+        "lambdas": cfg.get("lambdas"),
         "training": training_record,
     }
     (out_dir / f"{name}.json").write_text(json.dumps(manifest, indent=2) + "\n")

@@ -42,6 +42,7 @@ class TrainConfig:
     validate_every: int = 1000
     n: int = 96
     m: int = 160
+    lambdas: dict = field(default_factory=lambda: dict(LAMBDAS))  # bits → λ
 
 
 def learning_rate(cfg: TrainConfig, step: int) -> float:
@@ -115,7 +116,7 @@ def train(run_dir: Path, cfg: TrainConfig) -> Path:
         x_hat, total_bits = model(x, bits)
         mse = torch.mean((x_hat - x) ** 2)
         bpp = total_bits.mean() / (x.shape[2] * x.shape[3])
-        loss = LAMBDAS[bits] * 255 ** 2 * mse + bpp
+        loss = cfg.lambdas[bits] * 255 ** 2 * mse + bpp
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad)

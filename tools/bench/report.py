@@ -81,6 +81,21 @@ def bd_rates(summary: dict) -> dict:
     return out
 
 
+CSV_FIELDS = ("codec", "param", "image", "width", "height", "bytes", "bpp", "ratio", "psnr", "mse", "ssim",
+              "msssim", "msssim_db", "encode_s", "decode_s")
+
+
+def write_csv(records: list[dict], path) -> None:
+    """Per-image records as CSV (infinite PSNR written as 'inf')."""
+    import csv
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=CSV_FIELDS, extrasaction="ignore")
+        w.writeheader()
+        for r in records:
+            w.writerow({k: ("inf" if r.get(k) is None and k in ("psnr", "msssim_db") else r.get(k))
+                        for k in CSV_FIELDS})
+
+
 def _fmt(v, spec=".2f"):
     return "–" if v is None else format(v, spec)
 
@@ -153,7 +168,8 @@ def plot(summary: dict, labels: dict, path_prefix, max_bpp: float = 1.0) -> list
 
     paths = []
     for key, ylabel, name in (("psnr", "PSNR (dB, RGB)", "rd_psnr.png"),
-                              ("msssim_db", "MS-SSIM (dB)", "rd_msssim.png")):
+                              ("msssim", "MS-SSIM", "rd_msssim_raw.png"),
+                              ("msssim_db", "MS-SSIM (dB) = −10·log10(1 − MS-SSIM)", "rd_msssim.png")):
         fig, ax = plt.subplots(figsize=(7.5, 5.2), dpi=110)
         for codec, points in summary.items():
             pts = [(p["bpp"], p[key]) for p in points if p[key] is not None and p["bpp"] <= max_bpp]
@@ -183,7 +199,7 @@ def readme_block(summary: dict, matched: dict, bd: dict, labels: dict, speed: li
     lines = [f"Measured with `gzc-bench` on {', '.join(sorted(images))} (all 24 Kodak images unless the "
              f"folder says otherwise); every bpp is a real file's size × 8 / pixels, the `.gzc` header "
              f"included. Full output: [`{out}/report.md`]({out}/report.md), "
-             f"[`paper_tables.md`]({out}/paper_tables.md), JSON beside them.", ""]
+             f"[`paper_tables.md`]({out}/paper_tables.md), JSON and per-image CSV beside them.", ""]
     for c in gzc:
         lines += [f"**{labels.get(c, c)}**, one model, all settings:", "",
                   "| --bits | bpp | PSNR dB | MS-SSIM | ratio |", "|---|---|---|---|---|"]
