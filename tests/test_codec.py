@@ -176,11 +176,17 @@ def test_pillow_plugin_open_and_save(tmp_path, photo):
         Image.open(tmp_path / "bad.gzc")
 
 
-def test_decoding_is_identical_across_thread_counts(tmp_path, photo):
-    """The same file gives the same pixels with 1 and 2 torch threads (separate processes)."""
+def test_decoding_is_identical_across_thread_counts(tmp_path):
+    """The same file gives the same pixels with 1 and 2 torch threads (separate processes).
+
+    A full 768×512 image: with oneDNN's convolutions, 96×80 happened to agree while
+    768×512 did not, so a small image would not test this."""
     import subprocess
     import sys
-    data = encode_pixels(photo, bits=6)
+    from pathlib import Path
+    from gzc.codec.imageio import load_image
+    rgb, _ = load_image(Path(__file__).parent / "data" / "kodim23.png")
+    data = encode_pixels(rgb, bits=6)
     (tmp_path / "x.gzc").write_bytes(data)
     code = ("import sys, hashlib, torch; torch.set_num_threads(int(sys.argv[2])); "
             "from gzc.codec.codec import decode_bytes; "
@@ -188,3 +194,20 @@ def test_decoding_is_identical_across_thread_counts(tmp_path, photo):
     digests = {subprocess.run([sys.executable, "-c", code, str(tmp_path / "x.gzc"), str(t)], check=True,
                               capture_output=True, text=True).stdout.strip() for t in (1, 2)}
     assert len(digests) == 1, digests
+
+
+def test_decoding_ignores_process_wide_torch_settings(photo):
+    """oneDNN switched off or a channels-last model elsewhere must not change our pixels."""
+    import torch
+    data = encode_pixels(photo, bits=6)
+    reference = decode_bytes(data).pixels
+    backend = registry.load_backend(registry.find_model())
+    previous = torch.backends.mkldnn.enabled
+    try:
+        for enabled in (False, True):
+            torch.backends.mkldnn.enabled = enabled
+            assert np.array_equal(decode_bytes(data).pixels, reference)
+            assert torch.backends.mkldnn.enabled == enabled      # the caller's setting is restored
+    finally:
+        torch.backends.mkldnn.enabled = previous
+    assert next(backend.model.parameters()).is_contiguous()
