@@ -43,3 +43,39 @@ def test_reference_range_decoder_agrees(vector):
 def test_invalid_vector_raises_documented_error(vector):
     with pytest.raises(ERRORS[vector["error"]]):
         core.decode_bytes((VECTORS / vector["file"]).read_bytes())
+
+
+def _documented_errors():
+    from gzc.codec.backend import UnsupportedSettingError
+    return (formats.GzcFormatError, registry.ModelError, core.LimitExceededError, UnsupportedSettingError,
+            core.CorruptPayloadError)
+
+
+def test_every_truncation_and_header_bit_flip_fails_cleanly_and_fast():
+    import time
+    data = (VECTORS / "rgb_48x32_b6_range.gzc").read_bytes()
+    header_len = len(data) - len(formats.read(data).payload) - 4
+    attempts = [data[:cut] for cut in range(len(data))]
+    for bit in range(header_len * 8):
+        attempts.append(bytes(data[:bit // 8]) + bytes([data[bit // 8] ^ (1 << (bit % 8))]) + data[bit // 8 + 1:])
+    for bit in range(header_len * 8, (len(data) - 4) * 8, 7):       # a sample of payload bits
+        attempts.append(bytes(data[:bit // 8]) + bytes([data[bit // 8] ^ (1 << (bit % 8))]) + data[bit // 8 + 1:])
+    for blob in attempts:
+        start = time.perf_counter()
+        with pytest.raises(_documented_errors()):
+            core.decode_bytes(blob)
+        assert time.perf_counter() - start < 1.0
+
+
+def test_cli_on_truncated_and_flipped_files_leaves_nothing(tmp_path):
+    from conftest import run_tool
+    data = (VECTORS / "rgb_48x32_b6_range.gzc").read_bytes()
+    flipped = bytearray(data)
+    flipped[12] ^= 0x01
+    for i, blob in enumerate([data[:5], data[:40], data[:-1], bytes(flipped)]):
+        target = tmp_path / f"out{i}.png"
+        proc = run_tool("gzc-dec", "-", target, stdin=blob)
+        assert proc.returncode == 4, proc.stderr
+        assert len(proc.stderr.decode().strip().splitlines()) == 1
+        assert not target.exists()
+    assert list(tmp_path.iterdir()) == []
