@@ -116,3 +116,25 @@ def test_target_size_rate_control(tmp_path, photo_png):
     assert not (tmp_path / "u.gzc").exists()
     proc = run_tool("gzc-enc", photo_png, tmp_path / "v.gzc", "--target-size", "100", "--bits", "5")
     assert proc.returncode == EXIT_USAGE
+
+
+def test_batch_mode_folders_jobs_and_per_file_errors(tmp_path, photo):
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(3):
+        Image.fromarray(np.roll(photo, 7 * i, axis=1)).save(src / f"img{i}.png")
+    (src / "broken.png").write_bytes(b"\x89PNG not really")
+    extra = tmp_path / "extra.png"
+    Image.fromarray(photo).save(extra)
+    proc = run_tool("gzc-enc", src, extra, "--out-dir", tmp_path / "gz", "--jobs", "2", "--bits", "5")
+    assert proc.returncode == EXIT_INPUT, proc.stderr                     # one unreadable input
+    errors = [l for l in proc.stderr.decode().splitlines() if ": error: " in l]
+    assert len(errors) == 1 and "broken.png" in errors[0]
+    made = sorted(p.name for p in (tmp_path / "gz").iterdir())
+    assert made == ["extra.gzc", "img0.gzc", "img1.gzc", "img2.gzc"]
+    single = run_tool("gzc-enc", src / "img1.png", "--bits", "5").stdout
+    assert (tmp_path / "gz" / "img1.gzc").read_bytes() == single        # same bytes as single-file mode
+    proc = run_tool("gzc-dec", tmp_path / "gz", "--out-dir", tmp_path / "png", "-j", "2")
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in (tmp_path / "png").iterdir()) == ["extra.png", "img0.png", "img1.png", "img2.png"]
+    assert run_tool("gzc-enc", extra, extra, extra).returncode == EXIT_USAGE   # several inputs need --out-dir

@@ -5,7 +5,8 @@ import io
 import sys
 import time
 from pathlib import Path
-from typing import Optional
+from functools import partial
+from typing import List, Optional
 
 import typer
 
@@ -17,11 +18,26 @@ EXTENSIONS = {".png": "PNG", ".ppm": "PPM", ".pgm": "PPM", ".pnm": "PPM", ".bmp"
               ".tiff": "TIFF", ".webp": "WEBP", ".jpg": "JPEG", ".jpeg": "JPEG", ".tga": "TGA"}
 
 
+def decode_to_image_bytes(data: bytes, pil_format: str = "PNG", max_pixels=None) -> bytes:
+    """.gzc bytes → encoded image bytes (also the batch workers' job)."""
+    from PIL import Image
+
+    from ..codec.codec import DEFAULT_MAX_PIXELS, decode_bytes
+    decoded = decode_bytes(data, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
+    buf = io.BytesIO()
+    Image.fromarray(decoded.pixels).save(buf, format=pil_format)
+    return buf.getvalue()
+
+
 @app.command(help="Decompress INFILE (.gzc; '-' or omitted = stdin) into OUTFILE "
-                  "(format from its extension; '-' or omitted = stdout, PNG unless --format).")
+                  "(format from its extension; '-' or omitted = stdout, PNG unless --format). "
+                  "With --out-dir: decompress every given file and folder.")
 def decode(
-    infile: Optional[str] = typer.Argument(None, help="input .gzc; '-' or omitted reads stdin"),
-    outfile: Optional[str] = typer.Argument(None, help="output image; '-' or omitted writes stdout"),
+    paths: Optional[List[str]] = typer.Argument(None, help="INFILE [OUTFILE]; with --out-dir, any number of "
+                                                ".gzc files and folders"),
+    out_dir: Optional[str] = typer.Option(None, "--out-dir", "-d", help="batch mode: write NAME.png (or "
+                                          "--format) files here"),
+    jobs: int = typer.Option(1, "--jobs", "-j", help="batch mode: parallel worker processes"),
     output: Optional[str] = typer.Option(None, "-o", "--outfile", help="output file (alternative to OUTFILE)"),
     fmt: Optional[str] = typer.Option(None, "--format", "-f", help="output format: png, ppm, bmp, tiff, …"),
     max_pixels: Optional[int] = typer.Option(None, "--max-pixels", help="refuse images larger than this "
@@ -29,7 +45,19 @@ def decode(
     verbose: bool = typer.Option(False, "-v", "--verbose", help="print size and time on stderr"),
 ) -> None:
     with reported_errors(PROG):
-        target = pick_output(outfile, output)
+        if out_dir is not None:
+            from .batch import run_batch
+            if not paths or output is not None:
+                raise CliError("batch mode takes input files/folders and --out-dir (not -o)", EXIT_USAGE)
+            pil_format = _output_format(None, fmt)
+            suffix = {"JPEG": ".jpg", "TIFF": ".tif"}.get(pil_format, "." + pil_format.lower())
+            work = partial(decode_to_image_bytes, pil_format=pil_format, max_pixels=max_pixels)
+            raise SystemExit(run_batch(PROG, paths, out_dir, suffix, {".gzc"}, work, jobs))
+        paths = paths or []
+        if len(paths) > 2:
+            raise CliError("several inputs need --out-dir (batch mode)", EXIT_USAGE)
+        infile = paths[0] if paths else None
+        target = pick_output(paths[1] if len(paths) > 1 else None, output)
         pil_format = _output_format(target, fmt)
         data = read_input(infile, "input file")
         t0 = time.perf_counter()

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Optional
+from functools import partial
+from typing import List, Optional
 
 import typer
 
@@ -13,11 +14,25 @@ PROG = "gzc-enc"
 app = typer.Typer(add_completion=False, no_args_is_help=False, pretty_exceptions_enable=False)
 
 
+def encode_image_bytes(data: bytes, bits=None, model=None, coder="range", target_size=None, target_bpp=None,
+                       max_pixels=None) -> bytes:
+    """Image file bytes → .gzc bytes, with the command's options (also the batch workers' job)."""
+    from ..codec.codec import encode_pixels, encode_to_size
+    from ..codec.imageio import DEFAULT_MAX_PIXELS, load_image
+    rgb, color = load_image(data, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
+    if target_size is not None or target_bpp is not None:
+        limit = target_size if target_size is not None else int(target_bpp * rgb.shape[0] * rgb.shape[1] / 8)
+        return encode_to_size(rgb, limit, color=color, model=model, coder=coder)
+    return encode_pixels(rgb, color=color, model=model, bits=bits, coder=coder)
+
+
 @app.command(help="Compress INFILE (PNG, JPEG, PPM, … ; '-' or omitted = stdin) into OUTFILE "
-                  "('-' or omitted = stdout).")
+                  "('-' or omitted = stdout). With --out-dir: compress every given file and folder.")
 def encode(
-    infile: Optional[str] = typer.Argument(None, help="input image; '-' or omitted reads stdin"),
-    outfile: Optional[str] = typer.Argument(None, help="output .gzc; '-' or omitted writes stdout"),
+    paths: Optional[List[str]] = typer.Argument(None, help="INFILE [OUTFILE]; with --out-dir, any number of "
+                                                "input files and folders"),
+    out_dir: Optional[str] = typer.Option(None, "--out-dir", "-d", help="batch mode: write NAME.gzc files here"),
+    jobs: int = typer.Option(1, "--jobs", "-j", help="batch mode: parallel worker processes"),
     output: Optional[str] = typer.Option(None, "-o", "--outfile", help="output file (alternative to OUTFILE)"),
     bits: Optional[int] = typer.Option(None, "--bits", "-b", help="latent precision in bits (quality knob; "
                                        "autoencoder: 4–8, default 6)"),
@@ -32,22 +47,25 @@ def encode(
     verbose: bool = typer.Option(False, "-v", "--verbose", help="print size, bpp, ratio and time on stderr"),
 ) -> None:
     with reported_errors(PROG):
-        target = pick_output(outfile, output)
-        data = read_input(infile, "input image")
-        t0 = time.perf_counter()
-        from ..codec.codec import encode_pixels, encode_to_size
-        from ..codec.imageio import DEFAULT_MAX_PIXELS, load_image
-
         if sum(x is not None for x in (bits, target_size, target_bpp)) > 1:
             raise CliError("give only one of --bits, --target-size and --target-bpp", EXIT_USAGE)
         if (target_size is not None and target_size < 1) or (target_bpp is not None and not target_bpp > 0):
             raise CliError("--target-size and --target-bpp must be positive", EXIT_USAGE)
-        rgb, color = load_image(data, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
-        if target_size is not None or target_bpp is not None:
-            limit = target_size if target_size is not None else int(target_bpp * rgb.shape[0] * rgb.shape[1] / 8)
-            encoded = encode_to_size(rgb, limit, color=color, model=model, coder=coder)
-        else:
-            encoded = encode_pixels(rgb, color=color, model=model, bits=bits, coder=coder)
+        work = partial(encode_image_bytes, bits=bits, model=model, coder=coder, target_size=target_size,
+                       target_bpp=target_bpp, max_pixels=max_pixels)
+        if out_dir is not None:
+            from .batch import IMAGE_EXTENSIONS, run_batch
+            if not paths or output is not None:
+                raise CliError("batch mode takes input files/folders and --out-dir (not -o)", EXIT_USAGE)
+            raise SystemExit(run_batch(PROG, paths, out_dir, ".gzc", IMAGE_EXTENSIONS, work, jobs))
+        paths = paths or []
+        if len(paths) > 2:
+            raise CliError("several inputs need --out-dir (batch mode)", EXIT_USAGE)
+        infile = paths[0] if paths else None
+        target = pick_output(paths[1] if len(paths) > 1 else None, output)
+        data = read_input(infile, "input image")
+        t0 = time.perf_counter()
+        encoded = work(data)
         elapsed = time.perf_counter() - t0
         with atomic_output(target) as f:
             f.write(encoded)
