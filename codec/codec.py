@@ -20,7 +20,7 @@ from .registry import find_by_id, find_model, load_backend
 
 #: Default decoding limit on width × height (a decompression-bomb guard, like
 #: Pillow's MAX_IMAGE_PIXELS); callers may raise it explicitly.
-DEFAULT_MAX_PIXELS = 1 << 24  # 16.7 megapixels, e.g. 4096 × 4096 (the encoder's limit too: imageio)
+DEFAULT_MAX_PIXELS = 1 << 26  # 67 megapixels, e.g. 8192 × 8192 (the encoder's limit too: imageio); memory is bounded by tiles
 CODERS = {name: code for code, name in CODER_NAMES.items()}
 
 

@@ -21,8 +21,8 @@ from ..formats import COLOR_GRAY, COLOR_RGB
 GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
 
 
-#: Same default as the decoder's limit (codec.DEFAULT_MAX_PIXELS): 4096 × 4096.
-DEFAULT_MAX_PIXELS = 1 << 24
+#: Same default as the decoder's limit (codec.DEFAULT_MAX_PIXELS): 67 MP, e.g. 8192 × 8192.
+DEFAULT_MAX_PIXELS = 1 << 26
 
 
 class ImageReadError(ValueError):

@@ -211,3 +211,18 @@ def test_decoding_ignores_process_wide_torch_settings(photo):
     finally:
         torch.backends.mkldnn.enabled = previous
     assert next(backend.model.parameters()).is_contiguous()
+
+
+def test_tiled_coding_equals_untiled(monkeypatch):
+    """Tiles (with receptive-field margins) give exactly the symbols and pixels of whole-image coding."""
+    from gzc.codec.autoencoder import backend as ae
+    rng = np.random.default_rng(3)
+    y, x = np.mgrid[0:200, 0:264]
+    img = np.clip(np.stack([x % 256, (y * 2) % 256, (x + y) % 256], 2) + rng.normal(0, 8, (200, 264, 3)), 0, 255)
+    img = img.astype(np.uint8)
+    backend = registry.load_backend(registry.find_model())
+    whole_symbols = backend.analyse(img, 6)
+    whole_pixels = backend.synthesise(whole_symbols, 6, 264, 200)
+    monkeypatch.setattr(ae, "TILE", 5)                    # 5×5-latent tiles: many interior seams
+    assert np.array_equal(backend.analyse(img, 6), whole_symbols)
+    assert np.array_equal(backend.synthesise(whole_symbols, 6, 264, 200), whole_pixels)

@@ -41,7 +41,7 @@ def decode(
     output: Optional[str] = typer.Option(None, "-o", "--outfile", help="output file (alternative to OUTFILE)"),
     fmt: Optional[str] = typer.Option(None, "--format", "-f", help="output format: png, ppm, bmp, tiff, …"),
     max_pixels: Optional[int] = typer.Option(None, "--max-pixels", help="refuse images larger than this "
-                                             "(default 16777216)"),
+                                             "(default 67108864 = 8192²)"),
     verbose: bool = typer.Option(False, "-v", "--verbose", help="print size and time on stderr"),
 ) -> None:
     with reported_errors(PROG):

@@ -43,7 +43,7 @@ def encode(
     target_bpp: Optional[float] = typer.Option(None, "--target-bpp", help="rate control: best quality at "
                                                "most this many bits per pixel (instead of --bits)"),
     max_pixels: Optional[int] = typer.Option(None, "--max-pixels", help="refuse images larger than this "
-                                             "(default 16777216)"),
+                                             "(default 67108864 = 8192²)"),
     verbose: bool = typer.Option(False, "-v", "--verbose", help="print size, bpp, ratio and time on stderr"),
 ) -> None:
     with reported_errors(PROG):
