@@ -59,7 +59,7 @@ def test_both_coders_give_the_same_pixels(photo):
     assert a.header.coder == formats.CODER_RANGE and b.header.coder == formats.CODER_ELIAS_GAMMA
 
 
-@pytest.mark.parametrize("shape", [(1, 1), (3, 17), (16, 16), (33, 47)])
+@pytest.mark.parametrize("shape", [(1, 1), (3, 17), (16, 16), (33, 47), (3, 4097)])
 def test_any_image_size(shape):
     rng = np.random.default_rng(0)
     img = rng.integers(0, 256, (*shape, 3), dtype=np.uint8)
@@ -210,6 +210,8 @@ def test_decoding_ignores_process_wide_torch_settings(photo):
             assert torch.backends.mkldnn.enabled == enabled      # the caller's setting is restored
     finally:
         torch.backends.mkldnn.enabled = previous
+    backend.model.to(memory_format=torch.channels_last)      # a caller changes the shared model
+    assert np.array_equal(decode_bytes(data).pixels, reference)
     assert next(backend.model.parameters()).is_contiguous()
 
 
