@@ -18,15 +18,20 @@ EXTENSIONS = {".png": "PNG", ".ppm": "PPM", ".pgm": "PPM", ".pnm": "PPM", ".bmp"
               ".tiff": "TIFF", ".webp": "WEBP", ".jpg": "JPEG", ".jpeg": "JPEG", ".tga": "TGA"}
 
 
-def decode_to_image_bytes(data: bytes, pil_format: str = "PNG", max_pixels=None) -> bytes:
-    """.gzc bytes → encoded image bytes (also the batch workers' job)."""
+def decode_and_render(data: bytes, pil_format: str = "PNG", max_pixels=None):
+    """.gzc bytes → (encoded image bytes, the Decoded result)."""
     from PIL import Image
 
     from ..codec.codec import DEFAULT_MAX_PIXELS, decode_bytes
     decoded = decode_bytes(data, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
     buf = io.BytesIO()
     Image.fromarray(decoded.pixels).save(buf, format=pil_format)
-    return buf.getvalue()
+    return buf.getvalue(), decoded
+
+
+def decode_to_image_bytes(data: bytes, pil_format: str = "PNG", max_pixels=None) -> bytes:
+    """.gzc bytes → encoded image bytes (the batch workers' job)."""
+    return decode_and_render(data, pil_format, max_pixels)[0]
 
 
 @app.command(help="Decompress INFILE (.gzc; '-' or omitted = stdin) into OUTFILE "
@@ -61,15 +66,10 @@ def decode(
         pil_format = _output_format(target, fmt)
         data = read_input(infile, "input file")
         t0 = time.perf_counter()
-        from ..codec.codec import DEFAULT_MAX_PIXELS, decode_bytes
-
-        decoded = decode_bytes(data, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
+        image_bytes, decoded = decode_and_render(data, pil_format, max_pixels)
         elapsed = time.perf_counter() - t0
-        from PIL import Image
-        buf = io.BytesIO()
-        Image.fromarray(decoded.pixels).save(buf, format=pil_format)
         with atomic_output(target) as f:
-            f.write(buf.getvalue())
+            f.write(image_bytes)
         if verbose:
             h = decoded.header
             print(f"{infile or '-'} -> {target or '-'}: {h.width}x{h.height} {decoded.mode}, "
