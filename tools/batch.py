@@ -14,7 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Callable
 
-from .cli_common import EXIT_INPUT, EXIT_OK, EXIT_USAGE, CliError, atomic_output, classify
+from .cli_common import EXIT_INPUT, EXIT_OK, EXIT_USAGE, CliError, atomic_output, classify, read_input
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".ppm", ".pgm", ".pnm", ".bmp", ".tif", ".tiff", ".webp", ".tga"}
 
@@ -43,11 +43,7 @@ def _init_worker(threads: int) -> None:
 
 def _run_one(work: Callable[[bytes], bytes], src: Path, dst: Path) -> tuple[str, int, str]:
     try:
-        try:
-            data = src.read_bytes()
-        except OSError as exc:
-            raise CliError(f"cannot read: {exc.strerror}", EXIT_INPUT) from None
-        result = work(data)
+        result = work(read_input(str(src), "input file"))
         with atomic_output(str(dst)) as f:
             f.write(result)
         return str(src), EXIT_OK, ""

@@ -99,6 +99,20 @@ def read_input(path: str | None, what: str) -> bytes:
         raise CliError(f"cannot read {path}: {exc.strerror}", EXIT_INPUT) from None
 
 
+def single_file_paths(paths: list[str] | None, option: str | None) -> tuple[str | None, str | None]:
+    """cjpeg-style ``[INFILE] [OUTFILE]`` (or ``-o``) → (infile, outfile); more needs batch mode."""
+    paths = paths or []
+    if len(paths) > 2:
+        raise CliError("several inputs need --out-dir (batch mode)", EXIT_USAGE)
+    return (paths[0] if paths else None), pick_output(paths[1] if len(paths) > 1 else None, option)
+
+
+def check_batch_paths(paths: list[str] | None, option: str | None) -> list[str]:
+    if not paths or option is not None:
+        raise CliError("batch mode takes input files/folders and --out-dir (not -o)", EXIT_USAGE)
+    return paths
+
+
 def pick_output(positional: str | None, option: str | None) -> str | None:
     if positional is not None and option is not None:
         raise CliError("give the output either as an argument or with -o, not both", EXIT_USAGE)

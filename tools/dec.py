@@ -10,7 +10,8 @@ from typing import List, Optional
 
 import typer
 
-from .cli_common import CliError, EXIT_USAGE, atomic_output, pick_output, read_input, reported_errors
+from .cli_common import (CliError, EXIT_USAGE, atomic_output, check_batch_paths, read_input, reported_errors,
+                         single_file_paths)
 
 PROG = "gzc-dec"
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
@@ -52,17 +53,12 @@ def decode(
     with reported_errors(PROG):
         if out_dir is not None:
             from .batch import run_batch
-            if not paths or output is not None:
-                raise CliError("batch mode takes input files/folders and --out-dir (not -o)", EXIT_USAGE)
+            paths = check_batch_paths(paths, output)
             pil_format = _output_format(None, fmt)
-            suffix = {"JPEG": ".jpg", "TIFF": ".tif"}.get(pil_format, "." + pil_format.lower())
+            suffix = next(ext for ext, name in EXTENSIONS.items() if name == pil_format)
             work = partial(decode_to_image_bytes, pil_format=pil_format, max_pixels=max_pixels)
             raise SystemExit(run_batch(PROG, paths, out_dir, suffix, {".gzc"}, work, jobs))
-        paths = paths or []
-        if len(paths) > 2:
-            raise CliError("several inputs need --out-dir (batch mode)", EXIT_USAGE)
-        infile = paths[0] if paths else None
-        target = pick_output(paths[1] if len(paths) > 1 else None, output)
+        infile, target = single_file_paths(paths, output)
         pil_format = _output_format(target, fmt)
         data = read_input(infile, "input file")
         t0 = time.perf_counter()

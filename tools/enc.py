@@ -8,7 +8,8 @@ from typing import List, Optional
 
 import typer
 
-from .cli_common import CliError, EXIT_USAGE, atomic_output, pick_output, read_input, reported_errors
+from .cli_common import (CliError, EXIT_USAGE, atomic_output, check_batch_paths, read_input, reported_errors,
+                         single_file_paths)
 
 PROG = "gzc-enc"
 app = typer.Typer(add_completion=False, no_args_is_help=False, pretty_exceptions_enable=False)
@@ -55,14 +56,9 @@ def encode(
                        target_bpp=target_bpp, max_pixels=max_pixels)
         if out_dir is not None:
             from .batch import IMAGE_EXTENSIONS, run_batch
-            if not paths or output is not None:
-                raise CliError("batch mode takes input files/folders and --out-dir (not -o)", EXIT_USAGE)
+            paths = check_batch_paths(paths, output)
             raise SystemExit(run_batch(PROG, paths, out_dir, ".gzc", IMAGE_EXTENSIONS, work, jobs))
-        paths = paths or []
-        if len(paths) > 2:
-            raise CliError("several inputs need --out-dir (batch mode)", EXIT_USAGE)
-        infile = paths[0] if paths else None
-        target = pick_output(paths[1] if len(paths) > 1 else None, output)
+        infile, target = single_file_paths(paths, output)
         data = read_input(infile, "input image")
         t0 = time.perf_counter()
         encoded = work(data)
