@@ -16,11 +16,9 @@ from .. import formats
 from ..formats import CODER_NAMES, CODER_RANGE, COLOR_GRAY, COLOR_RGB, GzcFile
 from .backend import Backend, UnsupportedSettingError
 from .entropy import elias_gamma, range_coder
+from .imageio import DEFAULT_MAX_PIXELS  # the one limit for encoder and decoder
 from .registry import find_by_id, find_model, load_backend
 
-#: Default decoding limit on width × height (a decompression-bomb guard, like
-#: Pillow's MAX_IMAGE_PIXELS); callers may raise it explicitly.
-DEFAULT_MAX_PIXELS = 1 << 26  # 67 megapixels, e.g. 8192 × 8192 (the encoder's limit too: imageio); memory is bounded by tiles
 CODERS = {name: code for code, name in CODER_NAMES.items()}
 
 

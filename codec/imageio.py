@@ -21,7 +21,9 @@ from ..formats import COLOR_GRAY, COLOR_RGB
 GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
 
 
-#: Same default as the decoder's limit (codec.DEFAULT_MAX_PIXELS): 67 MP, e.g. 8192 × 8192.
+#: Default limit on width × height for encoding and decoding (a decompression-bomb
+#: guard, like Pillow's MAX_IMAGE_PIXELS): 67 MP, e.g. 8192 × 8192. Callers may
+#: raise it; memory stays bounded because the transforms run in tiles.
 DEFAULT_MAX_PIXELS = 1 << 26
 
 
