@@ -89,6 +89,11 @@ def measure(codec, images, params, workdir: Path) -> list[dict]:
     return records
 
 
+def _load_speed(out: Path) -> list:
+    path = out / "speed.json"
+    return json.loads(path.read_text()) if path.exists() else []
+
+
 def probe(codec, param, image_path: Path, repeats: int, threads: int) -> dict:
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     setup = "import torch; torch.set_num_threads(%d); " % threads if codec.name.startswith("gzc:") else ""
@@ -122,8 +127,7 @@ def bench(
     from .codecs import all_codecs
 
     if report_only:
-        rows = json.loads((out / "speed.json").read_text()) if (out / "speed.json").exists() else []
-        build_report(out, rows, readme, manifests)
+        build_report(out, _load_speed(out), readme, manifests)
         return
     torch.set_num_threads(threads)
     available = all_codecs()
@@ -141,7 +145,7 @@ def bench(
             f.unlink()
     command = "gzc-bench " + " ".join(sys.argv[1:])
     stamp = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    speed_rows = json.loads((out / "speed.json").read_text()) if (out / "speed.json").exists() and not fresh else []
+    speed_rows = [] if fresh else _load_speed(out)
     with tempfile.TemporaryDirectory() as tmp:
         for name in chosen:
             codec = available[name]
