@@ -7,7 +7,10 @@ backend only turns pixels into an integer latent and back:
     synthesise(symbols, bits, w, h) -> rgb  (decoder side)
 
 plus the integer frequency tables its range coder uses, if it has a learned
-prior. New backends (latent search, adversarially trained generators) plug in
+prior. A backend with coding options of its own (the latent search's loss,
+effort and GANZ ratio) applies them in :meth:`Backend.configure`, which also
+returns the chunks a decoder needs; :meth:`Backend.from_chunks` is the
+decoder's side of the same. New backends (latent search, adversarially trained generators) plug in
 by subclassing :class:`Backend` and registering a loader in
 :mod:`gzc.codec.registry`; neither the container nor the CLI changes.
 """
@@ -15,8 +18,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import Any, Mapping
 
 import numpy as np
+
+from ..formats import Chunk
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,24 @@ class Backend(ABC):
         """Tables for the range coder, or None if the backend has no learned prior."""
         return None
 
+    def configure(self, options: Mapping[str, Any]) -> tuple["Backend", tuple[Chunk, ...]]:
+        """Encoder side: apply backend-specific options (None values mean "default").
+
+        Returns the backend to encode with and the chunks that let a decoder
+        rebuild it. The base class has no options."""
+        given = sorted(k for k, v in options.items() if v is not None)
+        if given:
+            raise UnsupportedSettingError(f"model {self.name} has no option {', '.join(given)}")
+        return self, ()
+
+    def from_chunks(self, chunks: tuple[Chunk, ...]) -> "Backend":
+        """Decoder side: the backend as the file's chunks configure it. A critical chunk
+        that this backend does not use makes the file inconsistent."""
+        for chunk in chunks:
+            if chunk.critical:
+                raise CorruptPayloadError(f"chunk {chunk.type.decode()} does not apply to model {self.name}")
+        return self
+
     def check_bits(self, bits: int) -> None:
         if bits not in self.supported_bits:
             raise UnsupportedSettingError(
@@ -61,3 +85,7 @@ class Backend(ABC):
 
 class UnsupportedSettingError(ValueError):
     """A coding parameter that the chosen model does not offer."""
+
+
+class CorruptPayloadError(ValueError):
+    """The container is valid but its payload does not decode under the declared model."""

@@ -9,14 +9,17 @@ that the latent shape is the one the model would produce for that image size.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
 
 import numpy as np
 
 from .. import formats
 from ..formats import CODER_NAMES, CODER_RANGE, COLOR_GRAY, COLOR_RGB, GzcFile
-from .backend import Backend, UnsupportedSettingError
+from .backend import Backend, CorruptPayloadError, UnsupportedSettingError
 from .entropy import elias_gamma, range_coder
 from .imageio import DEFAULT_MAX_PIXELS  # the one limit for encoder and decoder
+from ..weights import WEIGHTS_DIR
 from .registry import find_by_id, find_model, load_backend
 
 CODERS = {name: code for code, name in CODER_NAMES.items()}
@@ -24,10 +27,6 @@ CODERS = {name: code for code, name in CODER_NAMES.items()}
 
 class LimitExceededError(ValueError):
     """The file declares an image larger than the decoder is allowed to produce."""
-
-
-class CorruptPayloadError(ValueError):
-    """The container is valid but its payload does not decode under the declared model."""
 
 
 @dataclass(frozen=True)
@@ -41,14 +40,27 @@ class Decoded:
 
 
 def encode_pixels(rgb: np.ndarray, *, color: int = COLOR_RGB, model: str | None = None,
-                  bits: int | None = None, coder: str = "range") -> bytes:
-    """(H, W, 3) uint8 → .gzc bytes."""
+                  bits: int | None = None, coder: str = "range", backend: str | None = None,
+                  options: Mapping[str, Any] | None = None, weights_dir: Path = WEIGHTS_DIR) -> bytes:
+    """(H, W, 3) uint8 → .gzc bytes.
+
+    ``model`` names the weights (default: the default model of ``backend``, or
+    the default model overall); ``options`` are backend-specific settings such
+    as the latent search's ``loss``, ``effort`` and ``ratio``; ``weights_dir``
+    is where models are looked up (default: the installed ``weights/``)."""
+    return encode_with(load_backend(find_model(model, weights_dir, backend=backend)), rgb, color=color, bits=bits,
+                       coder=coder, options=options)
+
+
+def encode_with(backend: Backend, rgb: np.ndarray, *, color: int = COLOR_RGB, bits: int | None = None,
+                coder: str = "range", options: Mapping[str, Any] | None = None) -> bytes:
+    """Like :func:`encode_pixels`, with an already loaded backend."""
     rgb = np.asarray(rgb)
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ValueError(f"expected an (H, W, 3) uint8 array, got {rgb.shape} {rgb.dtype}")
     if coder not in CODERS:
         raise UnsupportedSettingError(f"unknown entropy coder {coder!r} (choose {', '.join(CODERS)})")
-    backend = load_backend(find_model(model))
+    backend, chunks = backend.configure(options or {})
     bits = backend.default_bits if bits is None else bits
     backend.check_bits(bits)
     height, width = rgb.shape[:2]
@@ -62,7 +74,8 @@ def encode_pixels(rgb: np.ndarray, *, color: int = COLOR_RGB, model: str | None 
         payload = elias_gamma.encode(symbols)
     return formats.write(GzcFile(width=width, height=height, color=color, backend=backend.kind,
                                  model_id=backend.model_id, bits=bits, coder=CODERS[coder],
-                                 latent_shape=tuple(int(d) for d in symbols.shape), payload=payload))
+                                 latent_shape=tuple(int(d) for d in symbols.shape), payload=payload,
+                                 chunks=chunks))
 
 
 class TargetUnreachableError(ValueError):
@@ -70,31 +83,32 @@ class TargetUnreachableError(ValueError):
 
 
 def encode_to_size(rgb: np.ndarray, max_bytes: int, *, color: int = COLOR_RGB, model: str | None = None,
-                   coder: str = "range") -> bytes:
+                   coder: str = "range", backend: str | None = None,
+                   options: Mapping[str, Any] | None = None) -> bytes:
     """Rate control (like ``cwebp -size``): the highest ``--bits`` whose file is ≤ ``max_bytes``.
 
     File size grows with bits, so settings are tried from the most bits down and
     the first that fits is returned; sizes are those of the complete files.
     """
-    backend = load_backend(find_model(model))
+    chosen = load_backend(find_model(model, backend=backend))
     smallest = None
-    for bits in sorted(backend.supported_bits, reverse=True):
-        data = encode_pixels(rgb, color=color, model=model, bits=bits, coder=coder)
+    for bits in sorted(chosen.supported_bits, reverse=True):
+        data = encode_with(chosen, rgb, color=color, bits=bits, coder=coder, options=options)
         if len(data) <= max_bytes:
             return data
         smallest = (len(data), bits)
     raise TargetUnreachableError(f"cannot reach {max_bytes} bytes: the smallest file is {smallest[0]} bytes "
-                                 f"(--bits {smallest[1]} of model {backend.name})")
+                                 f"(--bits {smallest[1]} of model {chosen.name})")
 
 
-def decode_bytes(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decoded:
+def decode_bytes(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, weights_dir: Path = WEIGHTS_DIR) -> Decoded:
     """.gzc bytes → pixels. Raises GzcFormatError, ModelError, LimitExceededError,
     UnsupportedSettingError or CorruptPayloadError, never anything generic."""
     header = formats.read(data)
     if header.width * header.height > max_pixels:
         raise LimitExceededError(f"image is {header.width}x{header.height} = {header.width * header.height} pixels, "
                                  f"above the limit of {max_pixels} (raise it with --max-pixels)")
-    backend = load_backend(find_by_id(header.model_id))
+    backend = load_backend(find_by_id(header.model_id, weights_dir)).from_chunks(header.chunks)
     _check_header_against(backend, header)
     symbols = _decode_payload(header, backend)
     rgb = backend.synthesise(symbols, header.bits, header.width, header.height)

@@ -62,9 +62,18 @@ def available_models(weights_dir: Path = WEIGHTS_DIR) -> list[ModelInfo]:
     return models
 
 
-def find_model(spec: str | None = None, weights_dir: Path = WEIGHTS_DIR) -> ModelInfo:
-    """By name, or by model ID (hex, at least 4 digits); None → the default model."""
+def find_model(spec: str | None = None, weights_dir: Path = WEIGHTS_DIR, backend: str | None = None) -> ModelInfo:
+    """By name, or by model ID (hex, at least 4 digits); None → the default model.
+
+    With ``backend`` (e.g. "latent-search"), only that backend's models are
+    candidates, and None picks that backend's default model."""
     models = available_models(weights_dir)
+    if backend is not None:
+        models = [m for m in models if m.backend == backend]
+        if not models:
+            kinds = sorted({m.backend for m in available_models(weights_dir)})
+            raise ModelError(f"no model for backend {backend!r} is installed (installed backends: "
+                             f"{', '.join(kinds) or 'none'})")
     if not models:
         raise ModelError(f"no models installed in {weights_dir}")
     if spec is None:
@@ -101,6 +110,12 @@ def read_verified(info: ModelInfo) -> bytes:
     return data
 
 
+def safetensors_metadata(data: bytes) -> dict:
+    """The safetensors header's ``__metadata__`` (string → string), where models keep their config."""
+    n = int.from_bytes(data[:8], "little")
+    return json.loads(data[8:8 + n]).get("__metadata__", {})
+
+
 @lru_cache(maxsize=8)
 def _load_cached(weights_path: Path, sha256: str, name: str, backend: str) -> Backend:
     info = next(m for m in available_models(weights_path.parent) if m.weights_path == weights_path)
@@ -114,7 +129,8 @@ def _load_cached(weights_path: Path, sha256: str, name: str, backend: str) -> Ba
 
 def _import_backends() -> None:
     import importlib
-    importlib.import_module(".autoencoder.backend", __package__)  # registers itself
+    importlib.import_module(".autoencoder.backend", __package__)     # each registers itself
+    importlib.import_module(".latent_search.backend", __package__)
 
 
 def load_backend(info: ModelInfo) -> Backend:

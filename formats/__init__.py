@@ -1,7 +1,8 @@
 """The .gzc container: reading and writing the bytes, nothing else (no torch here)."""
 from .container import (BACKEND_AUTOENCODER, BACKEND_LATENT_SEARCH, BACKEND_NAMES, CODER_ELIAS_GAMMA,
                         CODER_NAMES, CODER_RANGE, COLOR_GRAY, COLOR_NAMES, COLOR_RGB, MAGIC,
-                        MODEL_ID_BYTES, Chunk, GzcFile, read, read_header, write)
+                        CHUNK_GANZ, KNOWN_CRITICAL_CHUNKS, MODEL_ID_BYTES, Chunk, GzcFile, read, read_header, write)
+from .chunks import GanzParameters
 from .errors import (BadMagicError, CrcMismatchError, GzcFormatError, MalformedFieldError, TruncatedError,
                      UnknownCriticalChunkError, UnsupportedVersionError)
 
@@ -16,7 +17,10 @@ __all__ = [
     "COLOR_NAMES",
     "COLOR_RGB",
     "MAGIC",
+    "CHUNK_GANZ",
+    "KNOWN_CRITICAL_CHUNKS",
     "MODEL_ID_BYTES",
+    "GanzParameters",
     "Chunk",
     "GzcFile",
     "read",

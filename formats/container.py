@@ -35,6 +35,9 @@ CODER_NAMES = {CODER_RANGE: "range", CODER_ELIAS_GAMMA: "elias-gamma"}
 
 MODEL_ID_BYTES = 8
 
+CHUNK_GANZ = b"GANZ"    # latent search, GANZ variable ratio: projection seed and size (chunks.py)
+KNOWN_CRITICAL_CHUNKS = frozenset({CHUNK_GANZ})
+
 
 @dataclass(frozen=True)
 class Chunk:
@@ -137,12 +140,14 @@ class _Cursor:
         return value
 
 
-def read(data: bytes, *, check_crc: bool = True, known_critical: frozenset[bytes] = frozenset()) -> GzcFile:
+def read(data: bytes, *, check_crc: bool = True,
+         known_critical: frozenset[bytes] = KNOWN_CRITICAL_CHUNKS) -> GzcFile:
     """Parse and validate a .gzc file. Raises a :class:`GzcFormatError` subclass on any defect.
 
-    ``known_critical`` lists the critical chunk types the caller understands;
-    any other critical chunk makes the file undecodable for it, while unknown
-    ancillary (lower-case) chunks are kept and may be ignored.
+    ``known_critical`` lists the critical chunk types the caller understands
+    (by default, those this version of the spec defines); any other critical
+    chunk makes the file undecodable for it, while unknown ancillary
+    (lower-case) chunks are kept and may be ignored.
     """
     data = bytes(data)
     if not data:

@@ -16,15 +16,15 @@ app = typer.Typer(add_completion=False, no_args_is_help=False, pretty_exceptions
 
 
 def encode_image_bytes(data: bytes, bits=None, model=None, coder="range", target_size=None, target_bpp=None,
-                       max_pixels=None) -> bytes:
+                       max_pixels=None, backend=None, options=None) -> bytes:
     """Image file bytes → .gzc bytes, with the command's options (also the batch workers' job)."""
     from ..codec.codec import encode_pixels, encode_to_size
     from ..codec.imageio import DEFAULT_MAX_PIXELS, load_image
     rgb, color = load_image(data, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
     if target_size is not None or target_bpp is not None:
         limit = target_size if target_size is not None else int(target_bpp * rgb.shape[0] * rgb.shape[1] / 8)
-        return encode_to_size(rgb, limit, color=color, model=model, coder=coder)
-    return encode_pixels(rgb, color=color, model=model, bits=bits, coder=coder)
+        return encode_to_size(rgb, limit, color=color, model=model, coder=coder, backend=backend, options=options)
+    return encode_pixels(rgb, color=color, model=model, bits=bits, coder=coder, backend=backend, options=options)
 
 
 @app.command(help="Compress INFILE (PNG, JPEG, PPM, … ; '-' or omitted = stdin) into OUTFILE "
@@ -36,8 +36,16 @@ def encode(
     jobs: int = typer.Option(1, "--jobs", "-j", help="batch mode: parallel worker processes"),
     output: Optional[str] = typer.Option(None, "-o", "--outfile", help="output file (alternative to OUTFILE)"),
     bits: Optional[int] = typer.Option(None, "--bits", "-b", help="latent precision in bits (quality knob; "
-                                       "autoencoder: 4–8, default 6)"),
+                                       "autoencoder: 4–8, latent-search: 2–8; default 6)"),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="model name or model ID (see gzc-info --models)"),
+    backend: Optional[str] = typer.Option(None, "--backend", help="autoencoder (default) or latent-search "
+                                          "(64x64 faces, GAN inversion); picks that backend's default model"),
+    loss: Optional[str] = typer.Option(None, "--loss", help="latent-search: distortion the search minimises: "
+                                       "l2, l1, ssim (default), ms-ssim or mix"),
+    effort: Optional[int] = typer.Option(None, "--effort", help="latent-search: 0 (encoder guess only) … 4 "
+                                         "(most restarts and steps); default 2"),
+    ratio: Optional[float] = typer.Option(None, "--ratio", help="latent-search, GANZ mode: code a latent of "
+                                          "64*64*3/RATIO values through a seeded random first layer"),
     coder: str = typer.Option("range", "--coder", help="entropy coder: range (learned prior) or elias-gamma"),
     target_size: Optional[int] = typer.Option(None, "--target-size", help="rate control: best quality whose "
                                               "file is at most this many bytes (instead of --bits)"),
@@ -52,8 +60,11 @@ def encode(
             raise CliError("give only one of --bits, --target-size and --target-bpp", EXIT_USAGE)
         if (target_size is not None and target_size < 1) or (target_bpp is not None and not target_bpp > 0):
             raise CliError("--target-size and --target-bpp must be positive", EXIT_USAGE)
+        if backend is not None and backend not in ("autoencoder", "latent-search"):
+            raise CliError(f"unknown backend {backend!r} (choose autoencoder or latent-search)", EXIT_USAGE)
+        options = {"loss": loss, "effort": effort, "ratio": ratio}
         work = partial(encode_image_bytes, bits=bits, model=model, coder=coder, target_size=target_size,
-                       target_bpp=target_bpp, max_pixels=max_pixels)
+                       target_bpp=target_bpp, max_pixels=max_pixels, backend=backend, options=options)
         if out_dir is not None:
             from .batch import IMAGE_EXTENSIONS, run_batch
             paths = check_batch_paths(paths, output)

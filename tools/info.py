@@ -53,7 +53,7 @@ def info(
             "bits": h.bits,
             "coder": formats.CODER_NAMES.get(h.coder, str(h.coder)),
             "latent_shape": list(h.latent_shape),
-            "chunks": [{"type": c.type.decode(), "bytes": len(c.data)} for c in h.chunks],
+            "chunks": [_describe_chunk(c) for c in h.chunks],
             "payload_bytes": len(h.payload),
             "header_bytes": len(data) - len(h.payload) - 4,
             "bpp": round(len(data) * 8 / pixels, 5),
@@ -65,6 +65,15 @@ def info(
         else:
             for k, v in fields.items():
                 print(f"{k:13} {v}")
+
+
+def _describe_chunk(chunk) -> dict:
+    from .. import formats
+    out = {"type": chunk.type.decode(), "bytes": len(chunk.data)}
+    if chunk.type == formats.CHUNK_GANZ:
+        ganz = formats.GanzParameters.from_chunk(chunk)
+        out |= {"seed": f"0x{ganz.seed:016x}", "dims": ganz.dims}
+    return out
 
 
 def main() -> None:

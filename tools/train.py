@@ -2,6 +2,8 @@
 
     gzc-train autoencoder --run runs/ae-vr --steps 20000     # trains, resumable
     gzc-train export-autoencoder --run runs/ae-vr --name ae-vr-n96 --default
+    gzc-train latent-search --run runs/faces --steps 6000          # face generator
+    gzc-train export-latent-search --run runs/faces --name faces-vaegan-v1
 
 Training resumes automatically from ``<run>/checkpoint.pt``; progress is printed
 and logged to ``<run>/log.jsonl``. Export writes ``weights/NAME.safetensors`` and
@@ -75,6 +77,21 @@ def export_autoencoder(
         record["note"] = note
     manifest = export(run / "checkpoint.pt", name, out or WEIGHTS_DIR, record, default=default)
     print(f"exported {name}: model ID {manifest['model_id']}")
+
+
+@app.command("latent-search")
+def train_latent_search(
+    run: Path = typer.Option(..., help="run folder (checkpoint, log, config); resumed if it exists"),
+    steps: int = typer.Option(6000, help="total optimisation steps"),
+    batch: int = typer.Option(32, help="faces per batch"),
+    z_dim: int = typer.Option(128, help="latent dimensions"),
+    width: int = typer.Option(32, help="generator width (channels of its 64x64 feature map)"),
+    threads: int = typer.Option(2, help="torch threads"),
+    faces: Path = typer.Option(Path("../shared/data/faces/celeba"), help="CelebA aligned faces folder"),
+) -> None:
+    """Train the 64x64 face generator (VAE-GAN) used by the latent-search backend."""
+    from ..codec.latent_search.training import TrainConfig, train
+    train(run, TrainConfig(steps=steps, batch=batch, z_dim=z_dim, width=width, threads=threads, faces=str(faces)))
 
 
 def main() -> None:

@@ -23,7 +23,7 @@ from safetensors.torch import load as load_safetensors
 from ...formats import BACKEND_AUTOENCODER
 from ..backend import Backend, EntropyTables
 from ..entropy.tables import check_table
-from ..registry import ModelError, ModelInfo, register_backend
+from ..registry import ModelError, ModelInfo, register_backend, safetensors_metadata
 from .model import BITS, STRIDE, AutoencoderModel, ModelConfig, symbol_range
 
 
@@ -114,7 +114,7 @@ def load(info: ModelInfo, data: bytes) -> AutoencoderBackend:
     """Build the backend from verified weights bytes (safetensors only: no pickle)."""
     tensors = load_safetensors(data)
     try:
-        config = ModelConfig(**json.loads(_metadata(data)["config"]))
+        config = ModelConfig(**json.loads(safetensors_metadata(data)["config"]))
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelError(f"model {info.name}: bad config in weights metadata ({exc})") from None
     model = AutoencoderModel(config)
@@ -132,9 +132,3 @@ def load(info: ModelInfo, data: bytes) -> AutoencoderBackend:
     if not tables:
         raise ModelError(f"model {info.name}: no entropy tables in the weights file")
     return AutoencoderBackend(model, tables, info.name, info.model_id)
-
-
-def _metadata(data: bytes) -> dict:
-    """The safetensors header's ``__metadata__`` (string → string)."""
-    n = int.from_bytes(data[:8], "little")
-    return json.loads(data[8:8 + n]).get("__metadata__", {})

@@ -1,0 +1,237 @@
+"""The latent-search backend: a frozen face generator, inverted by search at encode time.
+
+File layout (spec/gzc.md §7): the latent is ``d`` quantized values, shape
+(d, 1, 1), one range-coder table per dimension (or the Elias-gamma code). In
+plain mode d is the generator's z size; in GANZ mode (``--ratio R``) the
+first layer is the seeded random projection of :mod:`.projection`, d = d_c,
+and a ``GANZ`` chunk records seed and d_c.
+
+The generator makes 64×64 images. Other sizes are **resized**, not tiled:
+the encoder resizes the image to 64×64 (Lanczos) before the search and the
+decoder resizes G(z) back to the file's size (Lanczos, Pillow's fixed-point
+implementation). A face generator has no model of "a 64×64 piece of a
+larger picture", so tiles would not resemble their content; the resize keeps
+the whole face coherent. Aspect ratio is not preserved inside the code, only
+restored at the end, so faces should be roughly square crops.
+
+Decoding is deterministic: batch norm runs from stored statistics, and the
+generator runs on torch's plain convolution path (oneDNN off, contiguous
+tensors), as the autoencoder's synthesis does.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from typing import Any, Mapping
+
+import numpy as np
+import torch
+from PIL import Image
+from safetensors.torch import load as load_safetensors
+
+from ...formats import BACKEND_LATENT_SEARCH, CHUNK_GANZ, Chunk, GanzParameters, GzcFormatError
+from ..backend import Backend, CorruptPayloadError, EntropyTables, UnsupportedSettingError
+from ..entropy.tables import check_table
+from ..registry import ModelError, ModelInfo, register_backend, safetensors_metadata
+from . import projection
+from .losses import LOSSES
+from .networks import SIZE, Encoder, Generator, GeneratorConfig
+from .quantize import QUANTIZERS, dequantize, levels, symbol_bounds
+from .search import DEFAULT_EFFORT, EFFORTS, TorchQuantizer, search_latent
+
+BITS = (2, 3, 4, 5, 6, 7, 8)
+DEFAULT_LOSS = "ssim"
+
+
+def table_key(mode: str, bits: int) -> str:
+    return f"entropy_table_{mode}_b{bits}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Encoder-only options (they change which latent is chosen, not how it is decoded)."""
+    loss: str = DEFAULT_LOSS
+    effort: int = DEFAULT_EFFORT
+
+
+class LatentSearchBackend(Backend):
+    kind = BACKEND_LATENT_SEARCH
+    supported_bits = BITS
+    default_bits = 6
+
+    def __init__(self, generator: Generator, encoder: Encoder | None, tables: dict[str, dict[int, list[np.ndarray]]],
+                 quantizer: str, clip: float, name: str, model_id: bytes,
+                 ganz: GanzParameters | None = None, settings: Settings = Settings()):
+        self.generator = generator.eval().to(memory_format=torch.contiguous_format)
+        self.encoder = encoder.eval() if encoder is not None else None
+        self._tables = tables
+        self.quantizer, self.clip = quantizer, clip
+        self.name, self.model_id = name, model_id
+        self.ganz, self.settings = ganz, settings
+        self._stem = self._build_stem()
+
+    # ---- configuration -------------------------------------------------------------------
+    def _variant(self, ganz: GanzParameters | None, settings: Settings) -> "LatentSearchBackend":
+        return LatentSearchBackend(self.generator, self.encoder, self._tables, self.quantizer, self.clip,
+                                   self.name, self.model_id, ganz, settings)
+
+    def configure(self, options: Mapping[str, Any]) -> tuple["LatentSearchBackend", tuple[Chunk, ...]]:
+        options = {k: v for k, v in options.items() if v is not None}
+        unknown = sorted(set(options) - {"loss", "effort", "ratio", "seed"})
+        if unknown:
+            raise UnsupportedSettingError(f"model {self.name} has no option {', '.join(unknown)}")
+        settings = Settings(loss=options.get("loss", DEFAULT_LOSS), effort=options.get("effort", DEFAULT_EFFORT))
+        if settings.loss not in LOSSES:
+            raise UnsupportedSettingError(f"unknown loss {settings.loss!r} (choose {', '.join(LOSSES)})")
+        if settings.effort not in EFFORTS:
+            raise UnsupportedSettingError(f"effort must be one of {', '.join(map(str, sorted(EFFORTS)))}")
+        ganz = None
+        if "ratio" in options:
+            try:
+                dims = projection.dims_for_ratio(float(options["ratio"]), SIZE * SIZE)
+            except (TypeError, ValueError):
+                raise UnsupportedSettingError("--ratio must be a positive number") from None
+            if not 1 <= dims <= projection.MAX_DIMS:
+                raise UnsupportedSettingError(
+                    f"--ratio {options['ratio']} gives a {dims}-value latent; the range is 1..{projection.MAX_DIMS} "
+                    f"(ratios {SIZE * SIZE * 3 / projection.MAX_DIMS:g}..{SIZE * SIZE * 3})")
+            ganz = GanzParameters(seed=int(options.get("seed", projection.DEFAULT_SEED)), dims=dims)
+        elif "seed" in options:
+            raise UnsupportedSettingError("a projection seed needs --ratio (GANZ mode)")
+        backend = self._variant(ganz, settings)
+        return backend, ((ganz.to_chunk(),) if ganz else ())
+
+    def from_chunks(self, chunks: tuple[Chunk, ...]) -> "LatentSearchBackend":
+        ganz = None
+        for chunk in chunks:
+            if chunk.type == CHUNK_GANZ:
+                try:
+                    ganz = GanzParameters.from_chunk(chunk)
+                except GzcFormatError as exc:
+                    raise CorruptPayloadError(str(exc)) from None
+                if ganz.dims > projection.MAX_DIMS:
+                    raise CorruptPayloadError(f"GANZ latent size {ganz.dims} exceeds {projection.MAX_DIMS}")
+            elif chunk.critical:
+                raise CorruptPayloadError(f"chunk {chunk.type.decode()} does not apply to model {self.name}")
+        return self._variant(ganz, self.settings) if ganz else self
+
+    # ---- the generator with its stem (trained, or the GANZ projection) ---------------------
+    def _build_stem(self) -> torch.nn.Linear:
+        trained = self.generator.stem
+        if self.ganz is None:
+            return trained
+        weight = projection.projection_weight(self.ganz.seed, self.ganz.dims, self.row_norms())
+        stem = torch.nn.Linear(self.ganz.dims, trained.out_features)
+        with torch.no_grad():
+            stem.weight.copy_(torch.from_numpy(weight))
+            stem.bias.copy_(trained.bias)
+        return stem.eval().requires_grad_(False)
+
+    def row_norms(self) -> np.ndarray:
+        """Norms of the trained stem's rows, in float32 (as the spec computes them)."""
+        w = self.generator.stem.weight.detach().numpy().astype(np.float64)
+        return np.sqrt((w * w).sum(axis=1)).astype(np.float32)
+
+    @property
+    def dims(self) -> int:
+        return self.ganz.dims if self.ganz else self.generator.config.z_dim
+
+    def render(self, z: torch.Tensor) -> torch.Tensor:
+        """(K, dims) latents → (K, 3, 64, 64) images in [0, 1]."""
+        c = self.generator.stem_channels
+        return self.generator.render(self._stem(z).view(-1, c, 4, 4))
+
+    # ---- Backend interface ----------------------------------------------------------------
+    def latent_shape(self, width: int, height: int) -> tuple[int, ...]:
+        return (self.dims, 1, 1)
+
+    def entropy_tables(self, bits: int) -> EntropyTables:
+        self.check_bits(bits)
+        if self.ganz is None:
+            tables = self._tables["z"][bits]
+        else:
+            tables = self._tables["ganz"][bits] * self.ganz.dims
+        return EntropyTables(tables, symbol_bounds(bits, self.quantizer)[0])
+
+    def guess(self, target: torch.Tensor) -> torch.Tensor:
+        """The amortized first guess for the searched latent, (dims,)."""
+        if self.encoder is None:
+            return torch.zeros(self.dims)
+        with torch.no_grad():
+            z = self.encoder(target)[0][0]
+            if self.ganz is None:
+                return z
+            # least-squares latent whose projected features match the trained stem's features for z
+            wanted = (self.generator.stem.weight @ z).view(-1, 1)
+            return torch.linalg.lstsq(self._stem.weight, wanted).solution.view(-1)
+
+    def analyse(self, rgb: np.ndarray, bits: int) -> np.ndarray:
+        self.check_bits(bits)
+        target = torch.from_numpy(np.ascontiguousarray(_resize(rgb, SIZE, SIZE))).permute(2, 0, 1)[None].float() / 255
+        quantizer = TorchQuantizer(levels(bits, self.quantizer, self.clip), symbol_bounds(bits, self.quantizer)[0])
+        # oneDNN stays on here: which latent the search picks may vary with the machine,
+        # but the file it writes decodes to the same pixels everywhere.
+        result = search_latent(self.render, target, self.guess(target), quantizer,
+                               self.settings.loss, self.settings.effort)
+        return result.symbols.reshape(self.dims, 1, 1)
+
+    @torch.inference_mode()
+    def synthesise(self, symbols: np.ndarray, bits: int, width: int, height: int) -> np.ndarray:
+        self.check_bits(bits)
+        z = torch.from_numpy(dequantize(symbols.reshape(1, -1), bits, self.quantizer, self.clip))
+        if not next(self.generator.parameters()).is_contiguous():
+            self.generator.to(memory_format=torch.contiguous_format)
+        with _plain_convolutions():
+            x = self.render(z)[0]
+        rgb = torch.round(x.clamp(0, 1) * 255).to(torch.uint8).permute(1, 2, 0).numpy()
+        return _resize(rgb, width, height)
+
+
+class _plain_convolutions:
+    """oneDNN off while the generator runs: its results vary with the thread count."""
+
+    def __enter__(self):
+        self.previous = torch.backends.mkldnn.enabled
+        torch.backends.mkldnn.enabled = False
+
+    def __exit__(self, *exc):
+        torch.backends.mkldnn.enabled = self.previous
+
+
+def _resize(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
+    if rgb.shape[1] == width and rgb.shape[0] == height:
+        return np.ascontiguousarray(rgb)
+    return np.array(Image.fromarray(np.ascontiguousarray(rgb)).resize((width, height), Image.LANCZOS))
+
+
+@register_backend("latent-search")
+def load(info: ModelInfo, data: bytes) -> LatentSearchBackend:
+    """Build the backend from verified weights bytes (safetensors only: no pickle)."""
+    tensors = load_safetensors(data)
+    try:
+        meta = safetensors_metadata(data)
+        config = GeneratorConfig(**json.loads(meta["generator_config"]))
+        quantizer, clip = meta["quantizer"], float(meta["clip"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"model {info.name}: bad metadata in weights ({exc})") from None
+    if quantizer not in QUANTIZERS:
+        raise ModelError(f"model {info.name}: unknown quantizer {quantizer!r}")
+    generator, encoder = Generator(config), Encoder(config)
+    for module, prefix in ((generator, "generator."), (encoder, "encoder.")):
+        state = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+        missing, unexpected = module.load_state_dict(state, strict=False)
+        if missing or unexpected:
+            raise ModelError(f"model {info.name}: weights do not fit the architecture "
+                             f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
+    generator.requires_grad_(False)
+    encoder.requires_grad_(False)
+    tables: dict[str, dict[int, list[np.ndarray]]] = {"z": {}, "ganz": {}}
+    try:
+        for b in BITS:
+            tables["z"][b] = [check_table(row) for row in tensors[table_key("z", b)].numpy()]
+            tables["ganz"][b] = [check_table(tensors[table_key("ganz", b)].numpy())]
+    except (KeyError, ValueError) as exc:
+        raise ModelError(f"model {info.name}: bad or missing entropy table ({exc})") from None
+    if len(tables["z"][BITS[0]]) != config.z_dim:
+        raise ModelError(f"model {info.name}: {len(tables['z'][BITS[0]])} tables for a {config.z_dim}-value latent")
+    return LatentSearchBackend(generator, encoder, tables, quantizer, clip, info.name, info.model_id)

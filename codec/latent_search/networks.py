@@ -1,0 +1,106 @@
+"""The three networks of the latent-search backend (64×64 RGB faces).
+
+* :class:`Generator` G: latent z (``z_dim``, prior N(0, I)) → image in [0, 1].
+  It is all the decoder needs. Its *first linear layer* (z → 4×4 feature map)
+  is kept separate (``stem``) because GANZ variable-ratio coding swaps exactly
+  that layer for a seeded random projection (see :mod:`.projection`).
+* :class:`Encoder` E: image → z. Used only to give the latent search an
+  amortized first guess, which is better and far cheaper than random restarts.
+* :class:`Discriminator` D (training only): a DCGAN-style critic with
+  spectral norm, applied at two image scales (64×64 and 32×32).
+
+G has batch norm (DCGAN). At coding time it runs in eval mode, where batch
+norm is a fixed per-channel affine map from stored statistics, so G(z) does
+not depend on the batch it is computed in.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+from torch.nn.utils import spectral_norm
+
+SIZE = 64  # the generator's image side
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    z_dim: int = 128
+    width: int = 32   # channels of the last feature map; ×8 at 4×4
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _up_block(cin: int, cout: int) -> nn.Sequential:
+    """2× nearest upsampling + 3×3 conv: no checkerboard artefacts (unlike transposed convs)."""
+    return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"),
+                         nn.Conv2d(cin, cout, 3, padding=1, bias=False),
+                         nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+class Generator(nn.Module):
+    def __init__(self, config: GeneratorConfig = GeneratorConfig()):
+        super().__init__()
+        self.config = config
+        w = config.width
+        self.stem_channels = 8 * w
+        self.stem = nn.Linear(config.z_dim, self.stem_channels * 16)   # the layer GANZ replaces
+        self.body = nn.Sequential(
+            nn.BatchNorm2d(8 * w), nn.ReLU(inplace=True),           # 4×4
+            _up_block(8 * w, 4 * w),                                 # 8×8
+            _up_block(4 * w, 2 * w),                                 # 16×16
+            _up_block(2 * w, w),                                     # 32×32
+            _up_block(w, w),                                         # 64×64
+            nn.Conv2d(w, 3, 3, padding=1),
+        )
+
+    def features(self, z: torch.Tensor) -> torch.Tensor:
+        """The stem's output as a 4×4 map, the input of :meth:`render`."""
+        return self.stem(z).view(-1, self.stem_channels, 4, 4)
+
+    def render(self, features: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.body(features))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.render(self.features(z))
+
+
+class Encoder(nn.Module):
+    """Image in [0, 1] → (mean, log-variance) of z; the mean is the search's first guess."""
+
+    def __init__(self, config: GeneratorConfig = GeneratorConfig()):
+        super().__init__()
+        w = config.width
+
+        def down(cin, cout):
+            return nn.Sequential(nn.Conv2d(cin, cout, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True))
+        self.net = nn.Sequential(down(3, w), down(w, 2 * w), down(2 * w, 4 * w), down(4 * w, 8 * w),
+                                 nn.Flatten(), nn.Linear(8 * w * 16, 2 * config.z_dim))
+        self.z_dim = config.z_dim
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.net(x * 2 - 1)
+        return h[:, :self.z_dim], h[:, self.z_dim:].clamp(-8, 4)
+
+
+class Discriminator(nn.Module):
+    """Two spectrally normalised DCGAN critics: one on the image, one on it at half size."""
+
+    def __init__(self, width: int = 32):
+        super().__init__()
+
+        def critic(levels: int) -> nn.Sequential:
+            layers, cin, cout = [], 3, width
+            for _ in range(levels):
+                layers += [spectral_norm(nn.Conv2d(cin, cout, 4, 2, 1)), nn.LeakyReLU(0.2, inplace=True)]
+                cin, cout = cout, cout * 2
+            layers += [nn.Flatten(), spectral_norm(nn.Linear(cin * 16, 1))]
+            return nn.Sequential(*layers)
+        self.fine = critic(4)    # 64 → 4
+        self.coarse = critic(3)    # 32 → 4
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        x = x * 2 - 1
+        return [self.fine(x), self.coarse(nn.functional.avg_pool2d(x, 2))]
