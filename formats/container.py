@@ -16,7 +16,7 @@ from .varint import decode_varint, encode_varint
 
 MAGIC = b"\x89GZC"
 VERSION_MAJOR = 1
-VERSION_MINOR = 0
+VERSION_MINOR = 1
 MAX_SIDE = 1 << 24          # widths/heights above 16,777,216 are malformed
 MAX_LATENT_RANK = 4
 MAX_CHUNKS = 64

@@ -1,6 +1,6 @@
 """The latent-search backend: a frozen face generator, inverted by search at encode time.
 
-File layout (spec/gzc.md §7): the latent is ``d`` quantized values, shape
+File layout (spec/gzc.md §8): the latent is ``d`` quantized values, shape
 (d, 1, 1), one range-coder table per dimension (or the Elias-gamma code). In
 plain mode d is the generator's z size; in GANZ mode (``--ratio R``) the
 first layer is the seeded random projection of :mod:`.projection`, d = d_c,

@@ -8,7 +8,7 @@ every ratio without retraining.
 
 The projection must be rebuilt bit-exactly by any decoder from the seed and
 d_c in the file's ``GANZ`` chunk, so it is defined by integer operations only
-(spec/gzc.md §7.3):
+(spec/gzc.md §8.3):
 
 * signs: entry (i, j) of the F × d_c sign matrix S is bit ``k = i·d_c + j``
   of the SplitMix64 stream started at ``seed`` — bit ``k mod 64`` (least

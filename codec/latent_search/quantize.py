@@ -1,6 +1,6 @@
 """Scalar quantizers for the latent z (prior N(0, 1) per dimension).
 
-Two are implemented and measured (bench/results/faces/, spec/gzc.md §7.2):
+Two are implemented and measured (bench/results/faces/, spec/gzc.md §8.2):
 
 * ``uniform``: mid-tread, step Δ = clip / L with L = 2^(bits−1) − 1,
   symbols q ∈ [−L, L], reconstruction q·Δ. Symbols near 0 are frequent, so
