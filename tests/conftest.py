@@ -54,9 +54,9 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
 
 
-def run_tool(tool: str, *args, stdin: bytes | None = None, cwd=None) -> subprocess.CompletedProcess:
-    """Run a console tool as a user would (module form, so no PATH assumptions)."""
+def run_tool(tool: str, *args, stdin: bytes | None = None, cwd=None, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run a console tool as a user would (module form, so no PATH assumptions); ``env`` adds variables."""
     module = {"gzc-enc": "gzc.tools.enc", "gzc-dec": "gzc.tools.dec", "gzc-info": "gzc.tools.info"}[tool]
-    env = {k: v for k, v in os.environ.items() if k != "GZC_DEBUG"}
+    env = {**{k: v for k, v in os.environ.items() if k != "GZC_DEBUG"}, **(env or {})}
     return subprocess.run([sys.executable, "-m", module, *map(str, args)], input=stdin,
                           capture_output=True, cwd=cwd, env=env, timeout=120)

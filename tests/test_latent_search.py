@@ -272,3 +272,34 @@ def test_tiny_model_loads_through_the_registry(tiny_weights):
     backend = load_backend(find_model(None, tiny_weights, backend="latent-search"))
     assert isinstance(backend, LatentSearchBackend) and backend.dims == TINY.z_dim
     assert len(backend.entropy_tables(6).tables) == TINY.z_dim
+
+
+# ---- command line ------------------------------------------------------------------------------
+
+def test_cli_latent_search_round_trip(tmp_path, tiny_weights, face64):
+    from PIL import Image
+
+    from conftest import run_tool
+    env = {"GZC_WEIGHTS_DIR": str(tiny_weights)}
+    src, gzc, out = tmp_path / "face.png", tmp_path / "face.gzc", tmp_path / "back.png"
+    Image.fromarray(face64).save(src)
+    r = run_tool("gzc-enc", src, gzc, "--backend", "latent-search", "--bits", "4", "--ratio", "512",
+                 "--effort", "1", "--loss", "l1", "-v", env=env)
+    assert r.returncode == 0, r.stderr
+    assert b"bpp" in r.stderr
+    info = json.loads(run_tool("gzc-info", gzc, "--json", env=env).stdout)
+    assert info["backend"] == "latent-search" and info["model"] == "tiny" and info["bits"] == 4
+    assert info["chunks"] == [{"type": "GANZ", "bytes": 9, "seed": f"0x{projection.DEFAULT_SEED:016x}", "dims": 24}]
+    r = run_tool("gzc-dec", gzc, out, env=env)
+    assert r.returncode == 0, r.stderr
+    with Image.open(out) as im:
+        assert im.size == (64, 64)
+    # bad settings: one line, exit 2 (usage) or 5 (unsupported), no output file
+    for args, code in (((src, tmp_path / "x.gzc", "--backend", "gan"), 2),
+                       ((src, tmp_path / "x.gzc", "--backend", "latent-search", "--ratio", "0"), 5),
+                       ((src, tmp_path / "x.gzc", "--backend", "latent-search", "--loss", "l7"), 5),
+                       ((src, tmp_path / "x.gzc", "--backend", "autoencoder"), 5)):
+        r = run_tool("gzc-enc", *args, env=env)
+        assert r.returncode == code, (args, r.stderr)
+        assert len(r.stderr.decode().strip().splitlines()) == 1
+        assert not (tmp_path / "x.gzc").exists()
