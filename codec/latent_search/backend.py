@@ -21,7 +21,7 @@ tensors), as the autoencoder's synthesis does.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 import numpy as np
@@ -68,12 +68,15 @@ class LatentSearchBackend(Backend):
         self.quantizer, self.clip = quantizer, clip
         self.name, self.model_id = name, model_id
         self.ganz, self.settings = ganz, settings
+        self.table_stats: dict[str, np.ndarray] = {}    # what the tables were computed from (informational)
         self._stem = self._build_stem()
 
     # ---- configuration -------------------------------------------------------------------
     def _variant(self, ganz: GanzParameters | None, settings: Settings) -> "LatentSearchBackend":
-        return LatentSearchBackend(self.generator, self.encoder, self._tables, self.quantizer, self.clip,
-                                   self.name, self.model_id, ganz, settings)
+        variant = LatentSearchBackend(self.generator, self.encoder, self._tables, self.quantizer, self.clip,
+                                      self.name, self.model_id, ganz, settings)
+        variant.table_stats = self.table_stats
+        return variant
 
     def configure(self, options: Mapping[str, Any]) -> tuple["LatentSearchBackend", tuple[Chunk, ...]]:
         options = {k: v for k, v in options.items() if v is not None}
@@ -234,4 +237,6 @@ def load(info: ModelInfo, data: bytes) -> LatentSearchBackend:
         raise ModelError(f"model {info.name}: bad or missing entropy table ({exc})") from None
     if len(tables["z"][BITS[0]]) != config.z_dim:
         raise ModelError(f"model {info.name}: {len(tables['z'][BITS[0]])} tables for a {config.z_dim}-value latent")
-    return LatentSearchBackend(generator, encoder, tables, quantizer, clip, info.name, info.model_id)
+    backend = LatentSearchBackend(generator, encoder, tables, quantizer, clip, info.name, info.model_id)
+    backend.table_stats = {k[len("stats."):]: v.numpy() for k, v in tensors.items() if k.startswith("stats.")}
+    return backend

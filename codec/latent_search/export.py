@@ -53,6 +53,10 @@ def pack(generator: Generator, encoder: Encoder, quantizer: str, clip: float, di
         tensors[table_key("z", b)] = torch.from_numpy(np.stack(
             [gaussian_table(m, s, b, quantizer, clip) for m, s in zip(dim_mean, dim_std)]).astype(np.int32))
         tensors[table_key("ganz", b)] = torch.from_numpy(gaussian_table(0.0, ganz_std, b, quantizer, clip).astype(np.int32))
+    # the statistics the tables came from (informational: lets tables for other quantizers be rebuilt)
+    tensors["stats.z_mean"] = torch.tensor(np.asarray(dim_mean, dtype=np.float32))
+    tensors["stats.z_std"] = torch.tensor(np.asarray(dim_std, dtype=np.float32))
+    tensors["stats.ganz_std"] = torch.tensor([float(ganz_std)], dtype=torch.float32)
     metadata = {"format": "gzc-latent-search", "generator_config": json.dumps(generator.config.to_dict()),
                 "quantizer": quantizer, "clip": repr(float(clip)), "bits": json.dumps(list(BITS)),
                 "table_precision": str(TABLE_PRECISION)}

@@ -21,7 +21,6 @@ resume bit-for-bit; progress goes to stdout and ``<run>/log.jsonl``.
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 from dataclasses import asdict, dataclass
@@ -29,7 +28,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from .faces import FACES_DIR, TRAIN, VALIDATION, load_faces
 from .networks import Discriminator, Encoder, Generator, GeneratorConfig
@@ -102,6 +100,11 @@ def train(run_dir: Path, cfg: TrainConfig) -> Path:
         torch.set_rng_state(state["torch_rng"])
         step, elapsed = state["step"], state["elapsed"]
         print(f"resumed from step {step} ({elapsed / 60:.1f} min trained)", flush=True)
+        if state["config"] != asdict(cfg):
+            changed = {k: (state["config"].get(k), v) for k, v in asdict(cfg).items() if state["config"].get(k) != v}
+            print(f"settings changed on resume (old, new): {changed}", flush=True)
+            with open(run_dir / "history.jsonl", "a") as h:
+                h.write(json.dumps({"step": step, "changed": changed}) + "\n")
     (run_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
     log = open(run_dir / "log.jsonl", "a")
     pixels = 3 * 64 * 64

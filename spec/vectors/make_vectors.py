@@ -2,7 +2,8 @@
 
     python spec/vectors/make_vectors.py
 
-Valid files: small images coded with the default model at several settings;
+Valid files: small images coded with the default model at several settings,
+and with the latent-search face model (plain and GANZ mode);
 vectors.json records, for each, the SHA-256 of the decoded pixel array
 (row-major, interleaved, uint8) and what it exercises. Invalid files in bad/
 each carry the exception class a conformant reader must raise.
@@ -54,6 +55,25 @@ def main() -> None:
                         "colour": formats.COLOR_NAMES[color], "bytes": len(data),
                         "decoded_sha256": hashlib.sha256(np.ascontiguousarray(pixels).tobytes()).hexdigest(),
                         "exercises": what})
+    search = find_model(backend="latent-search")
+    search_cases = [
+        ("search_64x64_b6_range", scene(64, 64, 6), 6, "range", {"effort": 0}, "latent search, plain mode"),
+        ("search_64x64_b4_ganz_elias", scene(64, 64, 7), 4, "elias-gamma", {"effort": 0, "ratio": 48},
+         "latent search, GANZ mode (d_c = 256, default seed), Elias-gamma"),
+        ("search_72x90_b5_range", scene(90, 72, 8), 5, "range", {"effort": 0}, "latent search, resized output"),
+    ]
+    for name, img, bits, coder, options, what in search_cases:
+        data = encode_pixels(img, model=search.name, backend="latent-search", bits=bits, coder=coder,
+                             options=options)
+        (HERE / f"{name}.gzc").write_bytes(data)
+        pixels = decode_bytes(data).pixels
+        vectors.append({"file": f"{name}.gzc", "model": search.name, "model_id": search.model_id.hex(),
+                        "width": img.shape[1], "height": img.shape[0], "bits": bits, "coder": coder,
+                        "colour": "RGB", "bytes": len(data),
+                        "decoded_sha256": hashlib.sha256(np.ascontiguousarray(pixels).tobytes()).hexdigest(),
+                        "exercises": what})
+    ganz = formats.read((HERE / "search_64x64_b4_ganz_elias.gzc").read_bytes())
+
     # an unknown ancillary chunk must be skipped: same pixels as the first vector
     base = formats.read((HERE / "rgb_48x32_b6_range.gzc").read_bytes())
     with_chunk = formats.write(dataclasses.replace(base, chunks=(formats.Chunk(b"xtra", b"ignore me"),)))
@@ -82,6 +102,12 @@ def main() -> None:
         "latent_shape_mismatch.gzc": (formats.write(dataclasses.replace(base, width=200)), "CorruptPayloadError"),
         "huge_dimensions.gzc": (formats.write(dataclasses.replace(base, width=1 << 24, height=1 << 24)),
                                 "LimitExceededError"),
+        "ganz_chunk_on_autoencoder.gzc": (formats.write(dataclasses.replace(
+            base, chunks=(formats.GanzParameters(1, 8).to_chunk(),))), "CorruptPayloadError"),
+        "ganz_dims_mismatch.gzc": (formats.write(dataclasses.replace(
+            ganz, chunks=(formats.GanzParameters(1, 255).to_chunk(),))), "CorruptPayloadError"),
+        "ganz_chunk_truncated.gzc": (formats.write(dataclasses.replace(
+            ganz, chunks=(formats.Chunk(b"GANZ", b"\x00" * 8),))), "CorruptPayloadError"),
     }
     for fname, (blob, _) in bad.items():
         (HERE / "bad" / fname).write_bytes(blob)

@@ -92,11 +92,14 @@ def wavelet() -> Codec:
 
 
 def gzc_models() -> list[Codec]:
-    """One codec per shipped model, sweeping its --bits settings."""
+    """One codec per shipped general-purpose model, sweeping its --bits settings. (The
+    latent-search face model is benchmarked on faces by ``gzc-bench-faces``, not here.)"""
     from ...codec.codec import decode_bytes, encode_pixels
     from ...codec.registry import available_models
     out = []
     for info in available_models():
+        if info.backend != "autoencoder":
+            continue
         bits = list(info.manifest.get("bits", []))
         out.append(Codec(f"gzc:{info.name}", f"gzc {info.name}", "bits", bits,
                          (lambda img, b, name=info.name: encode_pixels(img, model=name, bits=int(b))),
