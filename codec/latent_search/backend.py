@@ -170,7 +170,7 @@ class LatentSearchBackend(Backend):
 
     def analyse(self, rgb: np.ndarray, bits: int) -> np.ndarray:
         self.check_bits(bits)
-        target = torch.from_numpy(np.ascontiguousarray(_resize(rgb, SIZE, SIZE))).permute(2, 0, 1)[None].float() / 255
+        target = torch.from_numpy(np.array(_resize(rgb, SIZE, SIZE), dtype=np.float32)).permute(2, 0, 1)[None] / 255
         quantizer = TorchQuantizer(levels(bits, self.quantizer, self.clip), symbol_bounds(bits, self.quantizer)[0])
         # oneDNN stays on here: which latent the search picks may vary with the machine,
         # but the file it writes decodes to the same pixels everywhere.

@@ -16,8 +16,9 @@ the training faces. What is measured:
   Elias-gamma, the same latent coded both ways);
 * encode and decode time per image (model loaded, torch threads stated).
 
-Writes ``records.jsonl``, ``summary.json``, ``report.md``, ``ssim_vs_bpp.png``
-and ``sheet.png`` (originals above decodes).
+Writes ``records.jsonl``, ``summary.json``, ``report.md``, ``ssim_vs_bpp.png``,
+``sheet.png`` (originals above decodes) and ``generator_samples.png`` (G(z)
+for random z: what the generator makes on its own).
 """
 from __future__ import annotations
 
@@ -181,7 +182,7 @@ def main_command(
 
     from ...codec.latent_search.faces import TEST, load_faces
     from ...codec.registry import find_model, load_backend
-    from .report_faces import write_report
+    from .report_faces import samples_sheet, write_report
     torch.set_num_threads(threads)
     info = find_model(model, backend="latent-search")
     backend = load_backend(info)
@@ -223,6 +224,7 @@ def main_command(
             "command": f"gzc-bench-faces --n {n} --ablation-n {ablation_n}"}
     (out / "summary.json").write_text(json.dumps({"meta": meta, "configs": summary}, indent=2) + "\n")
     write_report(out, meta, summary, faces[:SHEET_FACES], sheet)
+    samples_sheet(backend, out)
     print(f"wrote {out}")
 
 

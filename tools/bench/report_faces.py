@@ -102,3 +102,17 @@ def _sheet(out: Path, originals, sheet: dict) -> None:
             tile = Image.fromarray(np.ascontiguousarray(img)).resize((cell, cell), Image.NEAREST)
             canvas.paste(tile, (label_w + c * cell, r * cell))
     canvas.save(out / "sheet.png", optimize=True)
+
+
+def samples_sheet(backend, out: Path, count: int = 16, seed: int = 0) -> None:
+    """G(z) for z drawn from the prior N(0, I): what the generator makes on its own."""
+    import torch
+    z = torch.randn(count, backend.dims, generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        x = backend.render(z)
+    images = (x.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    cols = 8
+    canvas = Image.new("RGB", (64 * cols, 64 * (-(-count // cols))), "white")
+    for i, img in enumerate(images):
+        canvas.paste(Image.fromarray(img), (64 * (i % cols), 64 * (i // cols)))
+    canvas.resize((canvas.width * 2, canvas.height * 2), Image.NEAREST).save(out / "generator_samples.png", optimize=True)
