@@ -110,6 +110,17 @@ def read_verified(info: ModelInfo) -> bytes:
     return data
 
 
+def write_model(out_dir: Path, name: str, backend: str, data: bytes, fields: dict) -> dict:
+    """Write ``NAME.safetensors`` and its manifest ``NAME.json`` (hash, model ID, then ``fields``)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / f"{name}.safetensors").write_bytes(data)
+    sha = hashlib.sha256(data).hexdigest()
+    manifest = {"name": name, "backend": backend, "file": f"{name}.safetensors", "sha256": sha,
+                "model_id": sha[:2 * MODEL_ID_BYTES], **fields}
+    (out_dir / f"{name}.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
 def safetensors_metadata(data: bytes) -> dict:
     """The safetensors header's ``__metadata__`` (string → string), where models keep their config."""
     n = int.from_bytes(data[:8], "little")

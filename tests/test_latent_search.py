@@ -6,7 +6,6 @@ its own tests in test_latent_search_model.py.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 
 import numpy as np
@@ -23,7 +22,7 @@ from gzc.codec.latent_search.losses import LOSSES, distortion, ms_ssim, ssim
 from gzc.codec.latent_search.networks import Encoder, Generator, GeneratorConfig
 from gzc.codec.latent_search.quantize import QUANTIZERS, dequantize, levels, quantize, symbol_bounds
 from gzc.codec.latent_search.search import TorchQuantizer, search_latent
-from gzc.codec.registry import find_model, load_backend
+from gzc.codec.registry import find_model, load_backend, write_model
 
 TINY = GeneratorConfig(z_dim=12, width=4)
 
@@ -184,10 +183,7 @@ def tiny_weights(tmp_path_factory):
     folder = tmp_path_factory.mktemp("weights")
     g, e = _tiny_networks()
     data = pack(g, e, "uniform", 3.0, np.zeros(TINY.z_dim), np.ones(TINY.z_dim), 1.0)
-    (folder / "tiny.safetensors").write_bytes(data)
-    sha = hashlib.sha256(data).hexdigest()
-    (folder / "tiny.json").write_text(json.dumps({"name": "tiny", "backend": "latent-search",
-                                                  "file": "tiny.safetensors", "sha256": sha, "bits": list(BITS)}))
+    write_model(folder, "tiny", "latent-search", data, {"bits": list(BITS)})
     return folder
 
 

@@ -20,6 +20,15 @@ import typer
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True)
 
 
+def read_log(run: Path) -> dict:
+    """``<run>/log.jsonl`` by step; a resumed run may repeat steps: the latest record wins."""
+    log = {}
+    for line in (run / "log.jsonl").read_text().splitlines():
+        rec = json.loads(line)
+        log[rec["step"]] = rec
+    return log
+
+
 @app.command("autoencoder")
 def train_autoencoder(
     run: Path = typer.Option(..., help="run folder (checkpoint, log, config); resumed if it exists"),
@@ -56,10 +65,7 @@ def export_autoencoder(
     from ..codec.autoencoder.export import export
     from ..weights import WEIGHTS_DIR
     state = torch.load(run / "checkpoint.pt", weights_only=False)
-    log = {}
-    for line in (run / "log.jsonl").read_text().splitlines():
-        rec = json.loads(line)
-        log[rec["step"]] = rec  # a resumed run may repeat steps: keep the latest record
+    log = read_log(run)
     last_val = next((log[s]["val"] for s in sorted(log, reverse=True) if "val" in log[s]), None)
     record = {
         "data": state["config"]["data"],
@@ -113,10 +119,7 @@ def export_latent_search(
     from ..codec.latent_search.export import export
     from ..weights import WEIGHTS_DIR
     state = torch.load(run / "checkpoint.pt", weights_only=False)
-    log = {}
-    for line in (run / "log.jsonl").read_text().splitlines():
-        rec = json.loads(line)
-        log[rec["step"]] = rec
+    log = read_log(run)
     cfg = state["config"]
     record = {
         "data": f"{cfg['faces']} 000001-008800 (CelebA aligned, centre crop (10,20,80,90) -> 64x64 Lanczos, "

@@ -8,7 +8,6 @@ absorb the prior's tails, matching the encoder's clipping.
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import numpy as np
 import torch
 from safetensors.torch import save as save_safetensors
 
+from ..registry import write_model
 from ..entropy.tables import TABLE_PRECISION, quantize_pmf
 from .backend import table_key
 from .model import BITS, AutoencoderModel, ModelConfig, symbol_range
@@ -49,21 +49,11 @@ def export(checkpoint: Path, name: str, out_dir: Path, training_record: dict, de
     metadata = {"format": "gzc-autoencoder", "config": json.dumps(model.config.as_dict()),
                 "bits": json.dumps(list(BITS)), "table_precision": str(TABLE_PRECISION)}
     data = save_safetensors(tensors, metadata=metadata)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / f"{name}.safetensors").write_bytes(data)
-    sha = hashlib.sha256(data).hexdigest()
-    manifest = {
-        "name": name,
-        "backend": "autoencoder",
-        "file": f"{name}.safetensors",
-        "sha256": sha,
-        "model_id": sha[:16],
+    return write_model(out_dir, name, "autoencoder", data, {
         "default": default,
         "bits": list(BITS),
         "architecture": {"n": cfg["n"], "m": cfg["m"], "stride": 16,
                          "parameters": sum(t.numel() for k, t in tensors.items() if not k.startswith("entropy_table_"))},
         "lambdas": cfg.get("lambdas"),
         "training": training_record,
-    }
-    (out_dir / f"{name}.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    return manifest
+    })

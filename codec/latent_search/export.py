@@ -16,7 +16,6 @@ The held-out test faces are never used here.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from pathlib import Path
@@ -25,6 +24,7 @@ import numpy as np
 import torch
 from safetensors.torch import save as save_safetensors
 
+from ..registry import write_model
 from ..entropy.tables import TABLE_PRECISION, quantize_pmf
 from .backend import BITS, LatentSearchBackend, table_key
 from .faces import TRAIN
@@ -100,15 +100,7 @@ def export(checkpoint: Path, faces_cache: Path, name: str, out_dir: Path, traini
     dim_mean, dim_std = means.mean(axis=0), np.sqrt(means.var(axis=0) + drift ** 2)
 
     data = pack(generator, encoder, quantizer, clip, dim_mean, dim_std, ganz_std)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / f"{name}.safetensors").write_bytes(data)
-    sha = hashlib.sha256(data).hexdigest()
-    manifest = {
-        "name": name,
-        "backend": "latent-search",
-        "file": f"{name}.safetensors",
-        "sha256": sha,
-        "model_id": sha[:16],
+    return write_model(out_dir, name, "latent-search", data, {
         "default": False,
         "bits": list(BITS),
         "license": "Trained on CelebA (aligned faces): CelebA's terms allow non-commercial research use only; "
@@ -122,6 +114,4 @@ def export(checkpoint: Path, faces_cache: Path, name: str, out_dir: Path, traini
                           "search_drift_rms": round(drift, 4), "ganz_latent_std": round(ganz_std, 4),
                           "probe_faces": int(len(probe)), "ganz_probe_dims": ganz_probe_dims},
         "training": training_record,
-    }
-    (out_dir / f"{name}.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    return manifest
+    })
