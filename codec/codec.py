@@ -16,10 +16,10 @@ import numpy as np
 
 from .. import formats
 from ..formats import CODER_NAMES, CODER_RANGE, COLOR_GRAY, COLOR_RGB, GzcFile
+from ..weights import WEIGHTS_DIR
 from .backend import Backend, CorruptPayloadError, UnsupportedSettingError
 from .entropy import elias_gamma, range_coder
 from .imageio import DEFAULT_MAX_PIXELS  # the one limit for encoder and decoder
-from ..weights import WEIGHTS_DIR
 from .registry import find_by_id, find_model, load_backend
 
 CODERS = {name: code for code, name in CODER_NAMES.items()}
@@ -65,17 +65,20 @@ def encode_with(backend: Backend, rgb: np.ndarray, *, color: int = COLOR_RGB, bi
     backend.check_bits(bits)
     height, width = rgb.shape[:2]
     symbols = backend.analyse(rgb, bits)
+    return formats.write(GzcFile(width=width, height=height, color=color, backend=backend.kind,
+                                 model_id=backend.model_id, bits=bits, coder=CODERS[coder],
+                                 latent_shape=tuple(int(d) for d in symbols.shape),
+                                 payload=encode_payload(symbols, backend, bits, coder), chunks=chunks))
+
+
+def encode_payload(symbols: np.ndarray, backend: Backend, bits: int, coder: str) -> bytes:
+    """Entropy-code a latent with the named coder (the range coder uses the backend's tables)."""
     if CODERS[coder] == CODER_RANGE:
         tables = backend.entropy_tables(bits)
         if tables is None:
             raise UnsupportedSettingError(f"model {backend.name} has no learned prior: use --coder elias-gamma")
-        payload = range_coder.encode(symbols, tables.tables, tables.offset)
-    else:
-        payload = elias_gamma.encode(symbols)
-    return formats.write(GzcFile(width=width, height=height, color=color, backend=backend.kind,
-                                 model_id=backend.model_id, bits=bits, coder=CODERS[coder],
-                                 latent_shape=tuple(int(d) for d in symbols.shape), payload=payload,
-                                 chunks=chunks))
+        return range_coder.encode(symbols, tables.tables, tables.offset)
+    return elias_gamma.encode(symbols)
 
 
 class TargetUnreachableError(ValueError):
@@ -104,11 +107,28 @@ def encode_to_size(rgb: np.ndarray, max_bytes: int, *, color: int = COLOR_RGB, m
 def decode_bytes(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, weights_dir: Path = WEIGHTS_DIR) -> Decoded:
     """.gzc bytes → pixels. Raises GzcFormatError, ModelError, LimitExceededError,
     UnsupportedSettingError or CorruptPayloadError, never anything generic."""
+    header = _read_within(data, max_pixels)
+    return _decode(header, load_backend(find_by_id(header.model_id, weights_dir)))
+
+
+def decode_with(backend: Backend, data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decoded:
+    """Like :func:`decode_bytes`, with an already loaded backend (it must be the file's model)."""
+    header = _read_within(data, max_pixels)
+    if header.model_id != backend.model_id:
+        raise CorruptPayloadError(f"file needs model {header.model_id.hex()}, not {backend.model_id.hex()}")
+    return _decode(header, backend)
+
+
+def _read_within(data: bytes, max_pixels: int) -> GzcFile:
     header = formats.read(data)
     if header.width * header.height > max_pixels:
         raise LimitExceededError(f"image is {header.width}x{header.height} = {header.width * header.height} pixels, "
                                  f"above the limit of {max_pixels} (raise it with --max-pixels)")
-    backend = load_backend(find_by_id(header.model_id, weights_dir)).from_chunks(header.chunks)
+    return header
+
+
+def _decode(header: GzcFile, backend: Backend) -> Decoded:
+    backend = backend.from_chunks(header.chunks)
     _check_header_against(backend, header)
     symbols = _decode_payload(header, backend)
     rgb = backend.synthesise(symbols, header.bits, header.width, header.height)

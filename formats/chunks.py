@@ -13,8 +13,6 @@ from .container import CHUNK_GANZ, Chunk
 from .errors import MalformedFieldError, TruncatedError
 from .varint import decode_varint, encode_varint
 
-GANZ = CHUNK_GANZ
-
 
 @dataclass(frozen=True)
 class GanzParameters:
@@ -24,7 +22,7 @@ class GanzParameters:
     def to_chunk(self) -> Chunk:
         if not 0 <= self.seed < 1 << 64 or self.dims < 1:
             raise MalformedFieldError(f"GANZ seed {self.seed} / dims {self.dims} out of range")
-        return Chunk(GANZ, self.seed.to_bytes(8, "big") + encode_varint(self.dims))
+        return Chunk(CHUNK_GANZ, self.seed.to_bytes(8, "big") + encode_varint(self.dims))
 
     @classmethod
     def from_chunk(cls, chunk: Chunk) -> "GanzParameters":

@@ -60,8 +60,11 @@ def encode(
             raise CliError("give only one of --bits, --target-size and --target-bpp", EXIT_USAGE)
         if (target_size is not None and target_size < 1) or (target_bpp is not None and not target_bpp > 0):
             raise CliError("--target-size and --target-bpp must be positive", EXIT_USAGE)
-        if backend is not None and backend not in ("autoencoder", "latent-search"):
-            raise CliError(f"unknown backend {backend!r} (choose autoencoder or latent-search)", EXIT_USAGE)
+        if backend is not None:
+            from ..formats import BACKEND_NAMES
+            if backend not in BACKEND_NAMES.values():
+                raise CliError(f"unknown backend {backend!r} (choose {' or '.join(BACKEND_NAMES.values())})",
+                               EXIT_USAGE)
         options = {"loss": loss, "effort": effort, "ratio": ratio}
         work = partial(encode_image_bytes, bits=bits, model=model, coder=coder, target_size=target_size,
                        target_bpp=target_bpp, max_pixels=max_pixels, backend=backend, options=options)

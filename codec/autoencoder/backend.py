@@ -23,6 +23,7 @@ from safetensors.torch import load as load_safetensors
 from ...formats import BACKEND_AUTOENCODER
 from ..backend import Backend, EntropyTables
 from ..entropy.tables import check_table
+from ..fixed_path import fixed_compute_path
 from ..registry import ModelError, ModelInfo, register_backend, safetensors_metadata
 from .model import BITS, STRIDE, AutoencoderModel, ModelConfig, symbol_range
 
@@ -79,20 +80,13 @@ class AutoencoderBackend(Backend):
 
     @torch.inference_mode()
     def synthesise(self, symbols: np.ndarray, bits: int, width: int, height: int) -> np.ndarray:
-        """Always one compute path, whatever the caller's torch settings: oneDNN off, contiguous
-        (NCHW) tensors. oneDNN's convolutions round differently with the thread count
-        (measured on a 768×512 image: 1 vs 2 threads, and oneDNN vs not, differ by ±1 in
-        ~20 of 1.2 M values); the plain im2col + GEMM path gives the same pixels for every
-        thread count and memory format, at about twice the decode time (0.30 s vs 0.14 s).
+        """Always one compute path (see :mod:`..fixed_path`): pixels do not depend on the
+        thread count or memory format, at about twice the decode time (0.30 s vs 0.14 s).
         Identical pixels *across different CPUs* need integer-valued synthesis (planned)."""
         self.check_bits(bits)
-        if not next(self.model.parameters()).is_contiguous():   # someone made it channels-last
-            self.model.to(memory_format=torch.contiguous_format)
         _, lh, lw = symbols.shape
         out = np.empty((height, width, 3), dtype=np.uint8)
-        previous = torch.backends.mkldnn.enabled
-        torch.backends.mkldnn.enabled = False
-        try:
+        with fixed_compute_path(self.model):
             for y0, y1, cy0, cy1 in tiles(lh, SYNTHESIS_MARGIN):
                 for x0, x1, cx0, cx1 in tiles(lw, SYNTHESIS_MARGIN):
                     py0, py1 = y0 * STRIDE, min(height, y1 * STRIDE)
@@ -104,8 +98,6 @@ class AutoencoderBackend(Backend):
                     oy, ox = (y0 - cy0) * STRIDE, (x0 - cx0) * STRIDE
                     x = x[:, oy:oy + py1 - py0, ox:ox + px1 - px0]
                     out[py0:py1, px0:px1] = torch.round(x.clamp(0, 1) * 255).to(torch.uint8).permute(1, 2, 0).numpy()
-        finally:
-            torch.backends.mkldnn.enabled = previous
         return out
 
 

@@ -32,6 +32,7 @@ from safetensors.torch import load as load_safetensors
 from ...formats import BACKEND_LATENT_SEARCH, CHUNK_GANZ, Chunk, GanzParameters, GzcFormatError
 from ..backend import Backend, CorruptPayloadError, EntropyTables, UnsupportedSettingError
 from ..entropy.tables import check_table
+from ..fixed_path import fixed_compute_path
 from ..registry import ModelError, ModelInfo, register_backend, safetensors_metadata
 from . import projection
 from .losses import LOSSES
@@ -61,22 +62,21 @@ class LatentSearchBackend(Backend):
 
     def __init__(self, generator: Generator, encoder: Encoder | None, tables: dict[str, dict[int, list[np.ndarray]]],
                  quantizer: str, clip: float, name: str, model_id: bytes,
-                 ganz: GanzParameters | None = None, settings: Settings = Settings()):
+                 ganz: GanzParameters | None = None, settings: Settings = Settings(),
+                 table_stats: dict[str, np.ndarray] | None = None):
         self.generator = generator.eval().to(memory_format=torch.contiguous_format)
         self.encoder = encoder.eval() if encoder is not None else None
         self._tables = tables
         self.quantizer, self.clip = quantizer, clip
         self.name, self.model_id = name, model_id
         self.ganz, self.settings = ganz, settings
-        self.table_stats: dict[str, np.ndarray] = {}    # what the tables were computed from (informational)
+        self.table_stats = table_stats or {}    # what the tables were computed from (informational)
         self._stem = self._build_stem()
 
     # ---- configuration -------------------------------------------------------------------
     def _variant(self, ganz: GanzParameters | None, settings: Settings) -> "LatentSearchBackend":
-        variant = LatentSearchBackend(self.generator, self.encoder, self._tables, self.quantizer, self.clip,
-                                      self.name, self.model_id, ganz, settings)
-        variant.table_stats = self.table_stats
-        return variant
+        return LatentSearchBackend(self.generator, self.encoder, self._tables, self.quantizer, self.clip,
+                                   self.name, self.model_id, ganz, settings, self.table_stats)
 
     def configure(self, options: Mapping[str, Any]) -> tuple["LatentSearchBackend", tuple[Chunk, ...]]:
         options = {k: v for k, v in options.items() if v is not None}
@@ -182,23 +182,10 @@ class LatentSearchBackend(Backend):
     def synthesise(self, symbols: np.ndarray, bits: int, width: int, height: int) -> np.ndarray:
         self.check_bits(bits)
         z = torch.from_numpy(dequantize(symbols.reshape(1, -1), bits, self.quantizer, self.clip))
-        if not next(self.generator.parameters()).is_contiguous():
-            self.generator.to(memory_format=torch.contiguous_format)
-        with _plain_convolutions():
+        with fixed_compute_path(self.generator):
             x = self.render(z)[0]
         rgb = torch.round(x.clamp(0, 1) * 255).to(torch.uint8).permute(1, 2, 0).numpy()
         return _resize(rgb, width, height)
-
-
-class _plain_convolutions:
-    """oneDNN off while the generator runs: its results vary with the thread count."""
-
-    def __enter__(self):
-        self.previous = torch.backends.mkldnn.enabled
-        torch.backends.mkldnn.enabled = False
-
-    def __exit__(self, *exc):
-        torch.backends.mkldnn.enabled = self.previous
 
 
 def _resize(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -237,6 +224,6 @@ def load(info: ModelInfo, data: bytes) -> LatentSearchBackend:
         raise ModelError(f"model {info.name}: bad or missing entropy table ({exc})") from None
     if len(tables["z"][BITS[0]]) != config.z_dim:
         raise ModelError(f"model {info.name}: {len(tables['z'][BITS[0]])} tables for a {config.z_dim}-value latent")
-    backend = LatentSearchBackend(generator, encoder, tables, quantizer, clip, info.name, info.model_id)
-    backend.table_stats = {k[len("stats."):]: v.numpy() for k, v in tensors.items() if k.startswith("stats.")}
-    return backend
+    stats = {k[len("stats."):]: v.numpy() for k, v in tensors.items() if k.startswith("stats.")}
+    return LatentSearchBackend(generator, encoder, tables, quantizer, clip, info.name, info.model_id,
+                               table_stats=stats)

@@ -29,7 +29,7 @@ from ..entropy.tables import TABLE_PRECISION, quantize_pmf
 from .backend import BITS, LatentSearchBackend, table_key
 from .faces import TRAIN
 from .networks import Encoder, Generator, GeneratorConfig
-from .quantize import levels
+from .quantize import dequantize, levels
 
 MIN_STD = 0.02
 
@@ -65,7 +65,6 @@ def pack(generator: Generator, encoder: Encoder, quantizer: str, clip: float, di
 
 def _search_stats(backend: LatentSearchBackend, faces: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
     """Searched latents (dequantized) and amortized guesses for some training faces."""
-    from .quantize import dequantize
     searched, guesses = [], []
     for face in faces:
         target = torch.from_numpy(face).permute(2, 0, 1)[None].float() / 255

@@ -98,7 +98,8 @@ def search_latent(render: Callable[[torch.Tensor], torch.Tensor], target: torch.
         best_idx[better] = zq_idx[better]
 
     with torch.no_grad():
-        consider(quantizer.index(z), distortion(loss, render(quantizer.levels[quantizer.index(z)]), target))
+        idx = quantizer.index(z)
+        consider(idx, distortion(loss, render(quantizer.levels[idx]), target))
     steps += 1
     z.requires_grad_(True)
     opt = torch.optim.Adam([z], lr=0.05)

@@ -67,32 +67,27 @@ def quantile_variant(backend):
     tables = {"z": {b: [gaussian_table(m, sd, b, "quantile", backend.clip) for m, sd in zip(s["z_mean"], s["z_std"])]
                     for b in BITS},
               "ganz": {b: [gaussian_table(0.0, float(s["ganz_std"][0]), b, "quantile", backend.clip)] for b in BITS}}
-    variant = type(backend)(backend.generator, backend.encoder, tables, "quantile", backend.clip,
-                            backend.name + " (quantile variant)", backend.model_id)
-    variant.table_stats = s
-    return variant
+    return type(backend)(backend.generator, backend.encoder, tables, "quantile", backend.clip,
+                         backend.name + " (quantile variant)", backend.model_id, table_stats=s)
 
 
 def recode(data: bytes, backend, coder: str) -> bytes:
     """The same latent in a file with the other entropy coder."""
     from ... import formats
-    from ...codec.codec import CODERS, _decode_payload
-    from ...codec.entropy import elias_gamma, range_coder
+    from ...codec.codec import CODERS, _decode_payload, encode_payload
     h = formats.read(data)
     configured = backend.from_chunks(h.chunks)
     symbols = _decode_payload(h, configured)
-    if coder == "range":
-        t = configured.entropy_tables(h.bits)
-        payload = range_coder.encode(symbols, t.tables, t.offset)
-    else:
-        payload = elias_gamma.encode(symbols)
-    return formats.write(dataclasses.replace(h, coder=CODERS[coder], payload=payload))
+    return formats.write(dataclasses.replace(h, coder=CODERS[coder],
+                                             payload=encode_payload(symbols, configured, h.bits, coder)))
 
 
-def run_gzc(backend, faces, label, bits, options, coder, folder, decode_with=None, sheet=None) -> list[dict]:
+def run_gzc(backend, faces, label, bits, options, coder, folder, decoder=None, sheet=None) -> list[dict]:
+    """Encode and decode each face; ``decoder`` is a backend to decode with instead of the
+    installed model the file names (the quantile ablation's variant)."""
     import torch
 
-    from ...codec.codec import decode_bytes, encode_with
+    from ...codec.codec import decode_bytes, decode_with, encode_with
     rows = []
     for i, face in enumerate(faces):
         t0 = time.perf_counter()
@@ -101,14 +96,7 @@ def run_gzc(backend, faces, label, bits, options, coder, folder, decode_with=Non
         size = _write(folder, f"{label}-{i:04d}.gzc", data)
         stored = (folder / f"{label}-{i:04d}.gzc").read_bytes()
         t0 = time.perf_counter()
-        if decode_with is None:
-            out = decode_bytes(stored).pixels
-        else:
-            from ... import formats
-            h = formats.read(stored)
-            from ...codec.codec import _decode_payload
-            b = decode_with.from_chunks(h.chunks)
-            out = b.synthesise(_decode_payload(h, b), h.bits, h.width, h.height)
+        out = (decode_bytes(stored) if decoder is None else decode_with(decoder, stored)).pixels
         t_dec = time.perf_counter() - t0
         rows.append({"codec": "gzc", "config": label, "image": i, "bits": bits, "coder": coder,
                      "options": options, "bytes": size, "encode_s": t_enc, "decode_s": t_dec,
@@ -116,7 +104,7 @@ def run_gzc(backend, faces, label, bits, options, coder, folder, decode_with=Non
         if i < SHEET_FACES and sheet is not None:
             sheet.setdefault(label, []).append(out)
         if coder == "range":
-            other = recode(stored, decode_with or backend, "elias-gamma")
+            other = recode(stored, decoder or backend, "elias-gamma")
             osize = _write(folder, f"{label}-eg-{i:04d}.gzc", other)
             rows.append({**rows[-1], "config": label + "-elias", "coder": "elias-gamma", "bytes": osize,
                          "encode_s": None, "decode_s": None})
@@ -211,10 +199,10 @@ def main_command(
                 print(f"quantizer ablation b{bits}…", flush=True)
                 rows += run_gzc(backend, abl_faces, f"abl-quant-uniform-b{bits}", bits, {}, "range", folder)
                 rows += run_gzc(variant, abl_faces, f"abl-quant-quantile-b{bits}", bits, {}, "range", folder,
-                                decode_with=variant)
+                                decoder=variant)
+        from .codecs import jpeg
+        codec = jpeg()
         for q in (1, 10):   # JPEG rows of the sheet
-            from .codecs import jpeg
-            codec = jpeg()
             sheet[f"jpeg-q{q}"] = [codec.decode(codec.encode(f, q)) for f in faces[:SHEET_FACES]]
     (out / "records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     summary = summarise(rows, 64 * 64)
