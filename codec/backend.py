@@ -22,7 +22,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..formats import Chunk
+from ..formats import Chunk, GzcFile
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,16 @@ class Backend(ABC):
         if given:
             raise UnsupportedSettingError(f"model {self.name} has no option {', '.join(given)}")
         return self, ()
+
+    def for_file(self, header: "GzcFile") -> "Backend":
+        """Decoder side: the backend as this file configures it (by default, by its chunks;
+        the generative autoencoder also takes its channel count from the latent shape)."""
+        return self.from_chunks(header.chunks)
+
+    def coded_elements(self, shape: tuple[int, ...]) -> np.ndarray | None:
+        """Boolean mask of the latent elements the payload holds, or None for all of them.
+        Elements outside it are zero (a region-of-interest file's coarse background)."""
+        return None
 
     def from_chunks(self, chunks: tuple[Chunk, ...]) -> "Backend":
         """Decoder side: the backend as the file's chunks configure it. A critical chunk

@@ -72,13 +72,17 @@ def encode_with(backend: Backend, rgb: np.ndarray, *, color: int = COLOR_RGB, bi
 
 
 def encode_payload(symbols: np.ndarray, backend: Backend, bits: int, coder: str) -> bytes:
-    """Entropy-code a latent with the named coder (the range coder uses the backend's tables)."""
+    """Entropy-code a latent with the named coder (the range coder uses the backend's tables).
+    Only the elements the backend marks as coded are written (all, unless a region-of-interest map says otherwise)."""
+    coded = backend.coded_elements(symbols.shape)
+    if coded is not None and np.any(symbols[~coded]):
+        raise ValueError("the backend left non-zero values outside its coded elements")
     if CODERS[coder] == CODER_RANGE:
         tables = backend.entropy_tables(bits)
         if tables is None:
             raise UnsupportedSettingError(f"model {backend.name} has no learned prior: use --coder elias-gamma")
-        return range_coder.encode(symbols, tables.tables, tables.offset)
-    return elias_gamma.encode(symbols)
+        return range_coder.encode(symbols, tables.tables, tables.offset, coded)
+    return elias_gamma.encode(symbols if coded is None else symbols[coded])
 
 
 class TargetUnreachableError(ValueError):
@@ -128,7 +132,7 @@ def _read_within(data: bytes, max_pixels: int) -> GzcFile:
 
 
 def _decode(header: GzcFile, backend: Backend) -> Decoded:
-    backend = backend.from_chunks(header.chunks)
+    backend = backend.for_file(header)
     _check_header_against(backend, header)
     symbols = _decode_payload(header, backend)
     rgb = backend.synthesise(symbols, header.bits, header.width, header.height)
@@ -151,15 +155,19 @@ def _check_header_against(backend: Backend, header: GzcFile) -> None:
 
 
 def _decode_payload(header: GzcFile, backend: Backend) -> np.ndarray:
-    shape = header.latent_shape
+    shape = tuple(header.latent_shape)
+    coded = backend.coded_elements(shape)
     try:
         if header.coder == CODER_RANGE:
             tables = backend.entropy_tables(header.bits)
             if tables is None:
                 raise CorruptPayloadError(f"model {backend.name} has no learned prior for a range-coded payload")
-            symbols = range_coder.decode(header.payload, shape, tables.tables, tables.offset)
-        else:
+            symbols = range_coder.decode(header.payload, shape, tables.tables, tables.offset, coded)
+        elif coded is None:
             symbols = elias_gamma.decode(header.payload, int(np.prod(shape))).reshape(shape)
+        else:
+            symbols = np.zeros(shape, dtype=np.int64)
+            symbols[coded] = elias_gamma.decode(header.payload, int(coded.sum()))
     except (range_coder.RangeCoderError, elias_gamma.EliasGammaError) as exc:
         raise CorruptPayloadError(str(exc)) from None
     lo, hi = -(1 << (header.bits - 1)), (1 << (header.bits - 1)) - 1

@@ -62,6 +62,15 @@ def load_image(source, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[np.ndarray
     return to_rgb_array(im)
 
 
+def load_mask(source, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """A region-of-interest mask file → (H, W) bool: True where the luma is ≥ 128 (white = keep detail).
+    An alpha channel, if present, is ignored; any readable image format works."""
+    rgb, _ = load_image(source, max_pixels)
+    gray = (rgb[..., 0].astype(np.uint32) * 19595 + rgb[..., 1].astype(np.uint32) * 38470
+            + rgb[..., 2].astype(np.uint32) * 7471 + 0x8000) >> 16
+    return gray >= 128
+
+
 def to_rgb_array(im: Image.Image) -> tuple[np.ndarray, int]:
     if im.width < 1 or im.height < 1:
         raise ImageReadError("image has no pixels")

@@ -16,7 +16,7 @@ from .varint import decode_varint, encode_varint
 
 MAGIC = b"\x89GZC"
 VERSION_MAJOR = 1
-VERSION_MINOR = 1
+VERSION_MINOR = 2
 MAX_SIDE = 1 << 24          # widths/heights above 16,777,216 are malformed
 MAX_LATENT_RANK = 4
 MAX_CHUNKS = 64
@@ -36,7 +36,8 @@ CODER_NAMES = {CODER_RANGE: "range", CODER_ELIAS_GAMMA: "elias-gamma"}
 MODEL_ID_BYTES = 8
 
 CHUNK_GANZ = b"GANZ"    # latent search, GANZ variable ratio: projection seed and size (chunks.py)
-KNOWN_CRITICAL_CHUNKS = frozenset({CHUNK_GANZ})
+CHUNK_ROIM = b"ROIM"    # region-of-interest map: which latent cells are coded at full precision (chunks.py)
+KNOWN_CRITICAL_CHUNKS = frozenset({CHUNK_GANZ, CHUNK_ROIM})
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from typing import List, Optional
 
 import typer
 
-from .cli_common import (CliError, EXIT_USAGE, atomic_output, check_batch_paths, read_input, reported_errors,
+from .cli_common import (CliError, EXIT_INPUT, EXIT_USAGE, atomic_output, check_batch_paths, read_input, reported_errors,
                          single_file_paths)
 
 PROG = "gzc-enc"
@@ -16,11 +16,20 @@ app = typer.Typer(add_completion=False, no_args_is_help=False, pretty_exceptions
 
 
 def encode_image_bytes(data: bytes, bits=None, model=None, coder="range", target_size=None, target_bpp=None,
-                       max_pixels=None, backend=None, options=None) -> bytes:
+                       max_pixels=None, backend=None, options=None, roi=None) -> bytes:
     """Image file bytes → .gzc bytes, with the command's options (also the batch workers' job)."""
     from ..codec.codec import encode_pixels, encode_to_size
-    from ..codec.imageio import DEFAULT_MAX_PIXELS, load_image
+    from ..codec.imageio import DEFAULT_MAX_PIXELS, ImageReadError, load_image, load_mask
     rgb, color = load_image(data, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
+    if roi is not None:  # the mask file's bytes
+        try:
+            mask = load_mask(roi, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
+        except ImageReadError as exc:
+            raise CliError(f"region-of-interest mask: {exc}", EXIT_INPUT) from None
+        if mask.shape != rgb.shape[:2]:
+            raise CliError(f"region-of-interest mask is {mask.shape[1]}x{mask.shape[0]}, the image "
+                           f"{rgb.shape[1]}x{rgb.shape[0]}: they must be the same size", EXIT_USAGE)
+        options = {**(options or {}), "roi": mask}
     if target_size is not None or target_bpp is not None:
         limit = target_size if target_size is not None else int(target_bpp * rgb.shape[0] * rgb.shape[1] / 8)
         return encode_to_size(rgb, limit, color=color, model=model, coder=coder, backend=backend, options=options)
@@ -46,6 +55,13 @@ def encode(
                                          "(most restarts and steps); default 2"),
     ratio: Optional[float] = typer.Option(None, "--ratio", help="latent-search, GANZ mode: code a latent of "
                                           "64*64*3/RATIO values through a seeded random first layer"),
+    channels: Optional[int] = typer.Option(None, "--channels", "-c", help="generative models: rate point = "
+                                           "bottleneck channels coded (e.g. 2, 4, 8, 16; see gzc-info --models)"),
+    roi: Optional[str] = typer.Option(None, "--roi", help="generative models: region-of-interest mask image "
+                                      "(white = keep detail; same size as the input)"),
+    roi_background: Optional[int] = typer.Option(None, "--roi-background", help="with --roi: channels coded "
+                                                 "outside the region (0 = none, the decoder invents it; "
+                                                 "default: the model's smallest rate point)"),
     coder: str = typer.Option("range", "--coder", help="entropy coder: range (learned prior) or elias-gamma"),
     target_size: Optional[int] = typer.Option(None, "--target-size", help="rate control: best quality whose "
                                               "file is at most this many bytes (instead of --bits)"),
@@ -65,14 +81,19 @@ def encode(
             if backend not in BACKEND_NAMES.values():
                 raise CliError(f"unknown backend {backend!r} (choose {' or '.join(BACKEND_NAMES.values())})",
                                EXIT_USAGE)
-        options = {"loss": loss, "effort": effort, "ratio": ratio}
+        options = {"loss": loss, "effort": effort, "ratio": ratio, "channels": channels,
+                   "roi_background": roi_background}
         work = partial(encode_image_bytes, bits=bits, model=model, coder=coder, target_size=target_size,
                        target_bpp=target_bpp, max_pixels=max_pixels, backend=backend, options=options)
         if out_dir is not None:
+            if roi is not None:
+                raise CliError("--roi describes one image: it cannot be used with --out-dir", EXIT_USAGE)
             from .batch import IMAGE_EXTENSIONS, run_batch
             paths = check_batch_paths(paths, output)
             raise SystemExit(run_batch(PROG, paths, out_dir, ".gzc", IMAGE_EXTENSIONS, work, jobs))
         infile, target = single_file_paths(paths, output)
+        if roi is not None:
+            work = partial(work, roi=read_input(roi, "region-of-interest mask"))
         data = read_input(infile, "input image")
         t0 = time.perf_counter()
         encoded = work(data)

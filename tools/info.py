@@ -53,7 +53,7 @@ def info(
             "bits": h.bits,
             "coder": formats.CODER_NAMES.get(h.coder, str(h.coder)),
             "latent_shape": list(h.latent_shape),
-            "chunks": [_describe_chunk(c) for c in h.chunks],
+            "chunks": [_describe_chunk(c, h) for c in h.chunks],
             "payload_bytes": len(h.payload),
             "header_bytes": len(data) - len(h.payload) - 4,
             "bpp": round(len(data) * 8 / pixels, 5),
@@ -67,12 +67,16 @@ def info(
                 print(f"{k:13} {v}")
 
 
-def _describe_chunk(chunk) -> dict:
+def _describe_chunk(chunk, header) -> dict:
     from .. import formats
     out = {"type": chunk.type.decode(), "bytes": len(chunk.data)}
     if chunk.type == formats.CHUNK_GANZ:
         ganz = formats.GanzParameters.from_chunk(chunk)
         out |= {"seed": f"0x{ganz.seed:016x}", "dims": ganz.dims}
+    elif chunk.type == formats.CHUNK_ROIM and len(header.latent_shape) == 3:
+        roi = formats.RoiMap.from_chunk(chunk, header.latent_shape[1], header.latent_shape[2])
+        out |= {"background_channels": roi.background_channels,
+                "roi_cells": f"{sum(roi.cells)} of {len(roi.cells)}"}
     return out
 
 

@@ -2,6 +2,8 @@
 
     gzc-train autoencoder --run runs/ae-vr --steps 20000     # trains, resumable
     gzc-train export-autoencoder --run runs/ae-vr --name ae-vr-n96 --default
+    gzc-train generative --run runs/gen-c16 --steps 12000   # adversarial extreme-rate model
+    gzc-train export-autoencoder --run runs/gen-c16 --name gen-c16-v1
     gzc-train latent-search --run runs/faces --steps 6000          # face generator
     gzc-train export-latent-search --run runs/faces --name faces-vaegan-v1
 
@@ -51,6 +53,24 @@ def train_autoencoder(
     train(run, cfg)
 
 
+@app.command("generative")
+def train_generative(
+    run: Path = typer.Option(..., help="run folder (checkpoint, log, config); resumed if it exists"),
+    steps: int = typer.Option(12000, help="total optimisation steps"),
+    gan_start: int = typer.Option(2500, help="steps of distortion + rate training before the GAN loss starts"),
+    gan_weight: float = typer.Option(0.08, help="weight of the least-squares GAN loss"),
+    init: Path = typer.Option(Path("weights/ae-factorized-v1.safetensors"),
+                              help="MSE-trained autoencoder whose transforms start the run"),
+    c: int = typer.Option(16, help="bottleneck channels (the largest rate point)"),
+    threads: int = typer.Option(2, help="torch threads"),
+) -> None:
+    """Train a generative extreme-rate autoencoder (nested channel rate points, ROI-aware)."""
+    from ..codec.autoencoder.generative_training import GenerativeConfig, train
+    channels = tuple(k for k in (2, 4, 8, 16, 32) if k <= c)
+    train(run, GenerativeConfig(steps=steps, gan_start=gan_start, gan_weight=gan_weight, init=str(init), c=c,
+                                channels=channels, threads=threads))
+
+
 @app.command("export-autoencoder")
 def export_autoencoder(
     run: Path = typer.Option(..., help="run folder with checkpoint.pt and log.jsonl"),
@@ -59,7 +79,8 @@ def export_autoencoder(
     default: bool = typer.Option(False, help="mark as the default model"),
     note: Optional[str] = typer.Option(None, help="free-text history of the run, recorded in the manifest"),
 ) -> None:
-    """Export a checkpoint as safetensors + integer entropy tables + manifest."""
+    """Export an autoencoder checkpoint (MSE-trained or generative) as safetensors + integer
+    entropy tables + manifest."""
     import torch
 
     from ..codec.autoencoder.export import export
@@ -77,7 +98,9 @@ def export_autoencoder(
         "hardware": "2 CPU cores (no GPU)",
         "config": state["config"],
         "final_validation_estimate": last_val,
-        "command": f"gzc-train autoencoder --run {run} --steps {state['config']['steps']}",
+        "command": (f"gzc-train generative --run {run} --steps {state['config']['steps']} "
+                    f"--gan-start {state['config']['gan_start']}" if "gan_start" in state["config"]
+                    else f"gzc-train autoencoder --run {run} --steps {state['config']['steps']}"),
     }
     if note:
         record["note"] = note

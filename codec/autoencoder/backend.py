@@ -1,5 +1,12 @@
 """The learned-autoencoder backend: loads shipped weights and runs the transforms.
 
+A *generative* model (a narrow, nested bottleneck: see :mod:`.model`) has
+two more settings: ``channels`` (the rate point C': how many bottleneck
+channels the file codes; the header's latent shape carries it) and ``roi``
+(a region-of-interest mask: cells outside it are coded with fewer channels,
+``roi_background``, and the generator fills them in; the map travels in a
+``ROIM`` chunk).
+
 Images of any size are padded by edge replication to multiples of 16 before
 analysis and cropped after synthesis. Decoding runs in float32 under
 ``torch.inference_mode``; the integer symbols and the frequency tables are what
@@ -14,18 +21,20 @@ always decodes to the same pixels; images up to 768×768 are a single tile.
 """
 from __future__ import annotations
 
+import copy
 import json
+from typing import Any, Mapping
 
 import numpy as np
 import torch
 from safetensors.torch import load as load_safetensors
 
-from ...formats import BACKEND_AUTOENCODER
-from ..backend import Backend, EntropyTables
+from ...formats import BACKEND_AUTOENCODER, CHUNK_ROIM, Chunk, GzcFile, RoiMap
+from ..backend import Backend, CorruptPayloadError, EntropyTables, UnsupportedSettingError
 from ..entropy.tables import check_table
 from ..fixed_path import fixed_compute_path
 from ..registry import ModelError, ModelInfo, register_backend, safetensors_metadata
-from .model import BITS, STRIDE, AutoencoderModel, ModelConfig, symbol_range
+from .model import STRIDE, AutoencoderModel, ModelConfig, symbol_range
 
 
 TILE = 48              # latent pixels per tile side
@@ -54,9 +63,81 @@ class AutoencoderBackend(Backend):
         self.model_id = model_id
         self.supported_bits = tuple(sorted(tables))
         self.default_bits = 6 if 6 in tables else self.supported_bits[len(self.supported_bits) // 2]
+        config = model.config
+        self.channel_counts = config.channels                 # () unless generative
+        self.channels = config.channels[len(config.channels) // 2] if config.c else config.m
+        self.roi: RoiMap | None = None
+        self._roi_size: tuple[int, int] | None = None         # (height, width) of the mask in pixels
+        # the generative head (3×3 expansion + residual blocks) widens the synthesis' receptive field
+        self.synthesis_margin = SYNTHESIS_MARGIN + (1 + 2 * config.head_blocks if config.c else 0)
+
+    @property
+    def generative(self) -> bool:
+        return bool(self.model.config.c)
 
     def latent_shape(self, width: int, height: int) -> tuple[int, ...]:
-        return (self.model.config.m, -(-height // STRIDE), -(-width // STRIDE))
+        return (self.channels, -(-height // STRIDE), -(-width // STRIDE))
+
+    # -- generative settings: rate point and region of interest -----------------------
+    def configure(self, options: Mapping[str, Any]) -> tuple["AutoencoderBackend", tuple[Chunk, ...]]:
+        options = {k: v for k, v in options.items() if v is not None}
+        if not self.generative:
+            return super().configure(options)
+        unknown = sorted(set(options) - {"channels", "roi", "roi_background"})
+        if unknown:
+            raise UnsupportedSettingError(f"model {self.name} has no option {', '.join(unknown)}")
+        variant = copy.copy(self)
+        if "channels" in options:
+            variant.channels = self._check_channels(options["channels"])
+        if "roi" not in options:
+            if "roi_background" in options:
+                raise UnsupportedSettingError("a background channel count needs a region-of-interest mask (--roi)")
+            return variant, ()
+        mask = np.asarray(options["roi"], dtype=bool)
+        if mask.ndim != 2 or 0 in mask.shape:
+            raise UnsupportedSettingError(f"the region-of-interest mask must be a 2-D array, not {mask.shape}")
+        background = options.get("roi_background", self.channel_counts[0])
+        if not isinstance(background, (int, np.integer)) or not 0 <= background < variant.channels:
+            raise UnsupportedSettingError(f"the ROI background channel count must be 0..{variant.channels - 1} "
+                                          f"(below --channels {variant.channels}), not {background}")
+        grid = roi_grid(mask)
+        variant.roi = RoiMap(int(background), grid.shape[0], grid.shape[1], grid.astype(np.uint8).tobytes())
+        variant._roi_size = mask.shape
+        return variant, (variant.roi.to_chunk(),)
+
+    def _check_channels(self, channels: Any) -> int:
+        if channels not in self.channel_counts:
+            raise UnsupportedSettingError(f"model {self.name} codes {', '.join(map(str, self.channel_counts))} "
+                                          f"channels, not {channels}")
+        return int(channels)
+
+    def for_file(self, header: GzcFile) -> "AutoencoderBackend":
+        if not self.generative:
+            return self.from_chunks(header.chunks)
+        if len(header.latent_shape) != 3 or header.latent_shape[0] not in self.channel_counts:
+            raise CorruptPayloadError(f"latent shape {header.latent_shape} does not fit model {self.name} "
+                                      f"(channel counts {', '.join(map(str, self.channel_counts))})")
+        variant = copy.copy(self)
+        variant.channels = int(header.latent_shape[0])
+        for chunk in header.chunks:
+            if chunk.type == CHUNK_ROIM:
+                variant.roi = RoiMap.from_chunk(chunk, header.latent_shape[1], header.latent_shape[2])
+                if variant.roi.background_channels >= variant.channels:
+                    raise CorruptPayloadError(f"ROIM background of {variant.roi.background_channels} channels is not "
+                                              f"below the file's {variant.channels}")
+            elif chunk.critical:
+                raise CorruptPayloadError(f"chunk {chunk.type.decode()} does not apply to model {self.name}")
+        return variant
+
+    def coded_elements(self, shape: tuple[int, ...]) -> np.ndarray | None:
+        if self.roi is None:
+            return None
+        if tuple(shape) != (self.channels, self.roi.height, self.roi.width):
+            raise UnsupportedSettingError(f"the region-of-interest map covers {self.roi.width}x{self.roi.height} "
+                                          f"latent cells, the latent is {shape}")
+        inside = np.frombuffer(self.roi.cells, dtype=np.uint8).reshape(self.roi.height, self.roi.width).astype(bool)
+        counts = np.where(inside, self.channels, self.roi.background_channels)
+        return np.arange(self.channels)[:, None, None] < counts[None]
 
     def entropy_tables(self, bits: int) -> EntropyTables:
         self.check_bits(bits)
@@ -66,6 +147,9 @@ class AutoencoderBackend(Backend):
     def analyse(self, rgb: np.ndarray, bits: int) -> np.ndarray:
         self.check_bits(bits)
         h, w = rgb.shape[:2]
+        if self._roi_size is not None and self._roi_size != (h, w):
+            raise UnsupportedSettingError(f"the region-of-interest mask is {self._roi_size[1]}x{self._roi_size[0]}, "
+                                          f"the image {w}x{h}: they must be the same size")
         m, lh, lw = self.latent_shape(w, h)
         padded = np.pad(np.asarray(rgb, dtype=np.uint8), ((0, lh * STRIDE - h), (0, lw * STRIDE - w), (0, 0)),
                         mode="edge")
@@ -74,8 +158,11 @@ class AutoencoderBackend(Backend):
             for x0, x1, cx0, cx1 in tiles(lw, ANALYSIS_MARGIN):
                 region = padded[cy0 * STRIDE:cy1 * STRIDE, cx0 * STRIDE:cx1 * STRIDE]
                 x = torch.from_numpy(np.ascontiguousarray(region)).permute(2, 0, 1)[None].float() / 255.0
-                symbols = self.model.analyse(x, bits)[0].numpy()
+                symbols = self.model.analyse(x, bits)[0, :m].numpy()
                 out[:, y0:y1, x0:x1] = symbols[:, y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
+        coded = self.coded_elements(out.shape)
+        if coded is not None:
+            out[~coded] = 0
         return out
 
     @torch.inference_mode()
@@ -87,8 +174,8 @@ class AutoencoderBackend(Backend):
         _, lh, lw = symbols.shape
         out = np.empty((height, width, 3), dtype=np.uint8)
         with fixed_compute_path(self.model):
-            for y0, y1, cy0, cy1 in tiles(lh, SYNTHESIS_MARGIN):
-                for x0, x1, cx0, cx1 in tiles(lw, SYNTHESIS_MARGIN):
+            for y0, y1, cy0, cy1 in tiles(lh, self.synthesis_margin):
+                for x0, x1, cx0, cx1 in tiles(lw, self.synthesis_margin):
                     py0, py1 = y0 * STRIDE, min(height, y1 * STRIDE)
                     px0, px1 = x0 * STRIDE, min(width, x1 * STRIDE)
                     if py0 >= py1 or px0 >= px1:
@@ -99,6 +186,16 @@ class AutoencoderBackend(Backend):
                     x = x[:, oy:oy + py1 - py0, ox:ox + px1 - px0]
                     out[py0:py1, px0:px1] = torch.round(x.clamp(0, 1) * 255).to(torch.uint8).permute(1, 2, 0).numpy()
         return out
+
+
+def roi_grid(mask: np.ndarray) -> np.ndarray:
+    """Pixel mask (H, W) → latent-cell mask (⌈H/16⌉, ⌈W/16⌉): a cell is in the region of
+    interest if any of its 16×16 pixels is (detail is never dropped where it was asked for)."""
+    h, w = mask.shape
+    lh, lw = -(-h // STRIDE), -(-w // STRIDE)
+    padded = np.zeros((lh * STRIDE, lw * STRIDE), dtype=bool)
+    padded[:h, :w] = mask
+    return padded.reshape(lh, STRIDE, lw, STRIDE).any(axis=(1, 3))
 
 
 @register_backend("autoencoder")
@@ -117,7 +214,7 @@ def load(info: ModelInfo, data: bytes) -> AutoencoderBackend:
         raise ModelError(f"model {info.name}: weights do not fit the architecture "
                          f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
     tables = {}
-    for b in BITS:
+    for b in config.bits:
         if table_key(b) in tensors:
             t = tensors[table_key(b)].numpy()
             tables[b] = [check_table(row) for row in t]

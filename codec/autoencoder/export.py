@@ -8,6 +8,7 @@ absorb the prior's tails, matching the encoder's clipping.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from safetensors.torch import save as save_safetensors
 from ..registry import write_model
 from ..entropy.tables import TABLE_PRECISION, quantize_pmf
 from .backend import table_key
-from .model import BITS, AutoencoderModel, ModelConfig, symbol_range
+from .model import AutoencoderModel, ModelConfig, symbol_range
 
 
 @torch.no_grad()
@@ -39,21 +40,30 @@ def entropy_tables(model: AutoencoderModel, bits: int) -> np.ndarray:
 def export(checkpoint: Path, name: str, out_dir: Path, training_record: dict, default: bool = False) -> dict:
     state = torch.load(checkpoint, weights_only=False)  # our own training checkpoint
     cfg = state["config"]
-    model = AutoencoderModel(ModelConfig(n=cfg["n"], m=cfg["m"]))
+    fields = {f.name for f in dataclasses.fields(ModelConfig)}
+    config = ModelConfig(**{k: v for k, v in cfg.items() if k in fields})
+    model = AutoencoderModel(config)
     model.load_state_dict(state["model"])
+    bits = config.bits
     # The float prior ships too (a few kB): decoding never uses it (only the integer
     # tables), but it lets later training warm-start from the shipped file.
     tensors = {k: v.contiguous() for k, v in model.state_dict().items()}
-    for b in BITS:
+    for b in bits:
         tensors[table_key(b)] = torch.from_numpy(entropy_tables(model, b))
     metadata = {"format": "gzc-autoencoder", "config": json.dumps(model.config.as_dict()),
-                "bits": json.dumps(list(BITS)), "table_precision": str(TABLE_PRECISION)}
+                "bits": json.dumps(list(bits)), "table_precision": str(TABLE_PRECISION)}
     data = save_safetensors(tensors, metadata=metadata)
-    return write_model(out_dir, name, "autoencoder", data, {
+    fields = {
         "default": default,
-        "bits": list(BITS),
-        "architecture": {"n": cfg["n"], "m": cfg["m"], "stride": 16,
+        "bits": list(bits),
+        "architecture": {**model.config.as_dict(), "stride": 16,
                          "parameters": sum(t.numel() for k, t in tensors.items() if not k.startswith("entropy_table_"))},
-        "lambdas": cfg.get("lambdas"),
         "training": training_record,
-    })
+    }
+    if config.c:
+        fields["channels"] = list(config.channels)
+        fields["loss_weights"] = {k: cfg[k] for k in ("mse_weight", "msssim_weight", "rate_weight", "gan_weight")
+                                  if k in cfg}
+    else:
+        fields["lambdas"] = cfg.get("lambdas")
+    return write_model(out_dir, name, "autoencoder", data, fields)

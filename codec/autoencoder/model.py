@@ -8,15 +8,25 @@ learned per-channel gains let every setting move bits between channels, as in
 the "gain units" of Cui et al. (2021). One network serves all of ``BITS``:
 training draws a setting per batch together with its rate–distortion
 trade-off ``LAMBDAS[b]``.
+
+A *generative* model (``ModelConfig.c > 0``, issue 5) adds a narrow bottleneck
+for extreme rates: a 3×3 convolution squeezes the M analysis channels to C
+(e.g. 16), and the decoder expands them back (3×3 convolution C→M and a few
+residual blocks at 1/16 scale) before the usual synthesis. Its C channels are
+*nested*: a file may code only the first C' of them (``channels``), the rest
+being zero, so one network serves the rate points C' = 2, 4, 8, 16, and a
+region-of-interest file may use a different C' per latent position.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from .prior import FactorizedPrior
+from .layers import ResidualBlock
 from .transforms import STRIDE, AnalysisTransform, SynthesisTransform
 
 BITS = (4, 5, 6, 7, 8)
@@ -30,10 +40,25 @@ LAMBDAS = {4: 0.00045, 5: 0.0011, 6: 0.0027, 7: 0.0058, 8: 0.0125}
 @dataclass(frozen=True)
 class ModelConfig:
     n: int = 96   # feature width of the transforms
-    m: int = 160  # latent channels
+    m: int = 160  # analysis/synthesis channels at 1/16 scale (the coded latent unless c > 0)
+    c: int = 0    # generative bottleneck channels (0 = none: the latent has m channels)
+    head_blocks: int = 2                  # residual blocks after the bottleneck expansion
+    bits: tuple[int, ...] = BITS          # the --bits settings, one gain vector each
+    channels: tuple[int, ...] = ()        # generative: allowed coded channel counts C'
+
+    def __post_init__(self):
+        object.__setattr__(self, "bits", tuple(self.bits))
+        object.__setattr__(self, "channels", tuple(self.channels) or ((self.c,) if self.c else ()))
+
+    @property
+    def latent_channels(self) -> int:
+        return self.c or self.m
 
     def as_dict(self) -> dict:
-        return {"n": self.n, "m": self.m}
+        if not self.c:
+            return {"n": self.n, "m": self.m}  # what version-1.0 weights carry
+        return {"n": self.n, "m": self.m, "c": self.c, "head_blocks": self.head_blocks,
+                "bits": list(self.bits), "channels": list(self.channels)}
 
 
 def symbol_range(bits: int) -> tuple[int, int]:
@@ -47,45 +72,75 @@ class AutoencoderModel(nn.Module):
         self.config = config
         self.analysis = AnalysisTransform(config.n, config.m)
         self.synthesis = SynthesisTransform(config.n, config.m)
-        self.prior = FactorizedPrior(config.m)
-        self.log_gain = nn.Parameter(torch.zeros(len(BITS), config.m))
+        if config.c:
+            self.squeeze = nn.Conv2d(config.m, config.c, 3, padding=1)
+            self.expand = nn.Sequential(nn.Conv2d(config.c, config.m, 3, padding=1),
+                                        *[ResidualBlock(config.m) for _ in range(config.head_blocks)])
+        self.prior = FactorizedPrior(config.latent_channels)
+        # A generative bottleneck starts with a quantization step of 2^(3-b) (±4 at every
+        # setting): the nominal 2^(6-b) would round a fresh bottleneck's outputs all to zero.
+        initial_gain = math.log(8.0) if config.c else 0.0
+        self.log_gain = nn.Parameter(torch.full((len(config.bits), config.latent_channels), initial_gain))
 
     def step(self, bits: int) -> torch.Tensor:
-        """Quantization step per channel for a setting, shape (M,)."""
-        return (2.0 ** (6 - bits)) * torch.exp(-self.log_gain[BITS.index(bits)])
+        """Quantization step per channel for a setting, shape (latent channels,)."""
+        return (2.0 ** (6 - bits)) * torch.exp(-self.log_gain[self.config.bits.index(bits)])
+
+    def encode_latent(self, x: torch.Tensor) -> torch.Tensor:
+        """Image batch in [0, 1] → continuous latent (B, latent channels, H/16, W/16)."""
+        y = self.analysis(x - 0.5)
+        return self.squeeze(y) if self.config.c else y
+
+    def decode_latent(self, y_hat: torch.Tensor) -> torch.Tensor:
+        """Dequantized latent → image batch in [0, 1] (not yet clipped or rounded)."""
+        if self.config.c:
+            y_hat = self.expand(y_hat)
+        return self.synthesis(y_hat) + 0.5
 
     # -- coding-time path (no gradients, exact integer symbols) ------------------
     def analyse(self, x: torch.Tensor, bits: int) -> torch.Tensor:
-        """Image batch in [0, 1], sides multiple of 16 → int32 symbols (B, M, H/16, W/16)."""
+        """Image batch in [0, 1], sides multiple of 16 → int32 symbols (B, C, H/16, W/16)."""
         lo, hi = symbol_range(bits)
-        y = self.analysis(x - 0.5)
-        scaled = y / self.step(bits).view(1, -1, 1, 1)
+        scaled = self.encode_latent(x) / self.step(bits).view(1, -1, 1, 1)
         return torch.clamp(torch.round(scaled), lo, hi).to(torch.int32)
 
     def synthesise(self, symbols: torch.Tensor, bits: int) -> torch.Tensor:
-        """Integer symbols → image batch in [0, 1] (not yet clipped or rounded)."""
-        y_hat = symbols.to(torch.float32) * self.step(bits).view(1, -1, 1, 1)
-        return self.synthesis(y_hat) + 0.5
+        """Integer symbols → image batch in [0, 1] (not yet clipped or rounded). Fewer
+        channels than the model's (a generative file's C') are the first ones; the rest are zero."""
+        step = self.step(bits)
+        if symbols.shape[1] < step.numel():
+            symbols = nn.functional.pad(symbols, (0, 0, 0, 0, 0, step.numel() - symbols.shape[1]))
+        return self.decode_latent(symbols.to(torch.float32) * step.view(1, -1, 1, 1))
 
     # -- training path ------------------------------------------------------------
-    def forward(self, x: torch.Tensor, bits: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor, bits: int, coded: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
         """Returns (reconstruction, bits spent per image) under the training relaxation.
 
         Rate uses additive uniform noise (a differentiable proxy of rounding);
         the synthesis sees straight-through rounded values, so the decoder is
         trained on exactly what it will receive (Minnen & Singh, 2020).
+        ``coded`` (broadcastable to the latent, 0/1) marks the latent elements a
+        file would code; the others are zero and cost nothing.
         """
-        lo, hi = symbol_range(bits)
-        step = self.step(bits)
-        y = self.analysis(x - 0.5)
-        scaled = y / step.view(1, -1, 1, 1)
-        scaled = scaled.clamp(lo, hi)
-        noisy = scaled + torch.empty_like(scaled).uniform_(-0.5, 0.5)
-        likelihood = self.prior.bin_probability(noisy * step.view(1, -1, 1, 1), step)
-        total_bits = -torch.log2(likelihood.clamp_min(1e-9)).sum(dim=(1, 2, 3))
-        rounded = scaled + (torch.round(scaled) - scaled).detach()
-        x_hat = self.synthesis(rounded * step.view(1, -1, 1, 1)) + 0.5
+        x_hat, total_bits, _ = self.forward_with_latent(x, bits, coded)
         return x_hat, total_bits
+
+    def forward_with_latent(self, x: torch.Tensor, bits: int, coded: torch.Tensor | None = None):
+        """:meth:`forward`, also returning the dequantized latent (what a conditional
+        discriminator sees next to the image)."""
+        lo, hi = symbol_range(bits)
+        step = self.step(bits).view(1, -1, 1, 1)
+        scaled = (self.encode_latent(x) / step).clamp(lo, hi)
+        noisy = scaled + torch.empty_like(scaled).uniform_(-0.5, 0.5)
+        likelihood = self.prior.bin_probability(noisy * step, step.view(-1))
+        element_bits = -torch.log2(likelihood.clamp_min(1e-9))
+        rounded = scaled + (torch.round(scaled) - scaled).detach()
+        if coded is not None:
+            element_bits = element_bits * coded
+            rounded = rounded * coded
+        y_hat = rounded * step
+        return self.decode_latent(y_hat), element_bits.sum(dim=(1, 2, 3)), y_hat
 
 
 __all__ = ["AutoencoderModel", "ModelConfig", "BITS", "LAMBDAS", "STRIDE", "symbol_range"]

@@ -32,15 +32,21 @@ def _model(freq: np.ndarray):
     return constriction.stream.model.Categorical(freq.astype(np.float64) - 1.0, perfect=False)
 
 
-def encode(symbols: np.ndarray, tables: list[np.ndarray], offset: int) -> bytes:
-    """``symbols`` (C, H, W) ints within each table's alphabet → payload bytes."""
+def encode(symbols: np.ndarray, tables: list[np.ndarray], offset: int, coded: np.ndarray | None = None) -> bytes:
+    """``symbols`` (C, H, W) ints within each table's alphabet → payload bytes.
+
+    ``coded`` (bool, same shape) limits the stream to the marked elements, taken
+    in the same order (a region-of-interest file codes fewer channels in its
+    background); the others must be zero and are not written."""
     symbols = np.asarray(symbols)
-    if symbols.ndim != 3 or symbols.shape[0] != len(tables):
+    if symbols.ndim != 3 or symbols.shape[0] > len(tables):
         raise ValueError(f"latent of shape {symbols.shape} does not match {len(tables)} tables")
+    if coded is not None and coded.shape != symbols.shape:
+        raise ValueError(f"coded-element mask {coded.shape} does not match the latent {symbols.shape}")
     encoder = constriction.stream.queue.RangeEncoder()
-    for c, freq in enumerate(tables):
-        freq = check_table(freq, TABLE_PRECISION)
-        idx = symbols[c].ravel().astype(np.int64) - offset
+    for c in range(symbols.shape[0]):
+        freq = check_table(tables[c], TABLE_PRECISION)
+        idx = (symbols[c].ravel() if coded is None else symbols[c][coded[c]]).astype(np.int64) - offset
         if idx.size and (idx.min() < 0 or idx.max() >= freq.size):
             raise ValueError(f"channel {c}: symbol outside the table's alphabet")
         if idx.size:
@@ -48,19 +54,28 @@ def encode(symbols: np.ndarray, tables: list[np.ndarray], offset: int) -> bytes:
     return encoder.get_compressed().astype("<u4").tobytes()
 
 
-def decode(payload: bytes, shape: tuple[int, int, int], tables: list[np.ndarray], offset: int) -> np.ndarray:
-    """Inverse of :func:`encode`. The decoder reads at most the payload's words."""
+def decode(payload: bytes, shape: tuple[int, int, int], tables: list[np.ndarray], offset: int,
+           coded: np.ndarray | None = None) -> np.ndarray:
+    """Inverse of :func:`encode`. The decoder reads at most the payload's words.
+
+    A latent may have fewer channels than the model has tables (a generative
+    file's C' rate point): channel c always uses table c."""
     if len(payload) % 4:
         raise RangeCoderError("range-coded payload length is not a multiple of 4 bytes")
     c_count, h, w = shape
-    if c_count != len(tables):
+    if c_count > len(tables):
         raise RangeCoderError(f"latent has {c_count} channels but the model has {len(tables)} tables")
     words = np.frombuffer(payload, dtype="<u4").astype(np.uint32)
     decoder = constriction.stream.queue.RangeDecoder(words)
-    out = np.empty((c_count, h * w), dtype=np.int32)
+    out = np.zeros((c_count, h, w), dtype=np.int64)
     try:
-        for c, freq in enumerate(tables):
-            out[c] = decoder.decode(_model(freq), h * w)
+        for c in range(c_count):
+            if coded is None:
+                out[c] = decoder.decode(_model(tables[c]), h * w).reshape(h, w).astype(np.int64) + offset
+            else:
+                count = int(coded[c].sum())
+                if count:
+                    out[c][coded[c]] = decoder.decode(_model(tables[c]), count).astype(np.int64) + offset
     except Exception as exc:  # constriction raises plain exceptions on invalid streams
         raise RangeCoderError(f"invalid range-coded payload: {exc}") from None
-    return (out.astype(np.int64) + offset).reshape(c_count, h, w)
+    return out

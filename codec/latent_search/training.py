@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from .faces import FACES_DIR, TRAIN, VALIDATION, load_faces
+from ..adversarial import ls_fake, ls_real
 from .networks import Discriminator, Encoder, Generator, GeneratorConfig
 
 
@@ -48,14 +49,6 @@ class TrainConfig:
     log_every: int = 50
     checkpoint_every: int = 200
     validate_every: int = 500
-
-
-def _ls_real(outputs) -> torch.Tensor:
-    return sum(((o - 1) ** 2).mean() for o in outputs) / len(outputs)
-
-
-def _ls_fake(outputs) -> torch.Tensor:
-    return sum((o ** 2).mean() for o in outputs) / len(outputs)
 
 
 def _to_tensor(faces: np.ndarray) -> torch.Tensor:
@@ -122,13 +115,13 @@ def train(run_dir: Path, cfg: TrainConfig) -> Path:
         x_gen = G(torch.randn(cfg.batch, cfg.z_dim))
         l1 = (x_rec - x).abs().mean()
         kl = 0.5 * (mu ** 2 + logvar.exp() - 1 - logvar).sum(dim=1).mean()
-        adv = _ls_real(D(x_rec)) + _ls_real(D(x_gen))
+        adv = ls_real(D(x_rec)) + ls_real(D(x_gen))
         loss = l1 + cfg.kl_weight * kl / pixels + cfg.adv_weight * adv
         opt_ge.zero_grad(set_to_none=True)
         loss.backward()
         opt_ge.step()
         # discriminator step
-        d_loss = _ls_real(D(x)) + 0.5 * (_ls_fake(D(x_rec.detach())) + _ls_fake(D(x_gen.detach())))
+        d_loss = ls_real(D(x)) + 0.5 * (ls_fake(D(x_rec.detach())) + ls_fake(D(x_gen.detach())))
         opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         opt_d.step()

@@ -1,0 +1,278 @@
+"""Adversarial training of a generative extreme-rate autoencoder (issue 5), resumable.
+
+Recipe (Agustsson et al. 2018, "Generative Adversarial Networks for Extreme
+Learned Image Compression", with HiFiC's conditional discriminator):
+
+* **Warm start.** The analysis and synthesis transforms start from a shipped
+  MSE-trained model (``init``); the new bottleneck (squeeze to C channels,
+  expand back) and its prior start from scratch. This is what makes a CPU run
+  of a few hours enough.
+* **Stage 1, steps < gan_start: distortion + rate.**
+  ``mse_weight·MSE + msssim_weight·(1 − MS-SSIM) + rate_weight·bpp``.
+* **Stage 2: + gan_weight · LSGAN** from a three-scale patch discriminator that
+  also sees the decoder's latent (the pair (image, code)).
+* **Nested rate points.** Every batch draws a setting ``bits`` and a channel
+  count C' from ``channels``; latent channels ≥ C' are zeroed and cost no
+  rate, so channel 0 learns to carry the most important information and one
+  network decodes every C'. With probability ``roi_probability`` the count
+  varies in space instead (a random box at C', the rest at a smaller count or
+  0), which is exactly what a region-of-interest file codes.
+
+State (models, optimisers, RNGs, step) is checkpointed atomically every
+``checkpoint_every`` steps; the same run folder resumes. Changed loss weights
+on a resume are recorded in ``history.jsonl``.
+"""
+from __future__ import annotations
+
+import json
+import math
+import pickle
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file
+
+from ..adversarial import MultiScaleDiscriminator, ls_fake, ls_real
+from ..latent_search.losses import ms_ssim
+from .dataset import CropSampler, list_images, load_scaled, validation_set
+from .model import AutoencoderModel, ModelConfig
+from .training import _atomic_save
+
+# Settings a resume may change (recorded in history.jsonl); everything else is fixed by the run.
+ADJUSTABLE = ("steps", "gan_start", "lr", "lr_final", "d_lr", "mse_weight", "msssim_weight", "rate_weight",
+              "gan_weight", "roi_probability")
+
+
+@dataclass
+class GenerativeConfig:
+    data: list[str] = field(default_factory=lambda: ["../shared/data/bsds500/train", "../shared/data/bsds500/test"])
+    val: str = "../shared/data/bsds500/val"
+    init: str = "weights/ae-factorized-v1.safetensors"
+    steps: int = 9000
+    gan_start: int = 2500
+    batch: int = 8
+    crop: int = 128
+    lr: float = 2e-4
+    lr_final: float = 2e-5
+    pretrained_lr_factor: float = 0.5  # the warm-started transforms move more slowly
+    prior_lr_factor: float = 10.0
+    d_lr: float = 2e-4
+    warmup: int = 100
+    clip_grad: float = 1.0
+    n: int = 96
+    m: int = 160
+    c: int = 16
+    head_blocks: int = 2
+    bits: tuple = (2, 3)
+    channels: tuple = (2, 4, 8, 16)
+    mse_weight: float = 130.0      # ≈ λ·255² with λ = 0.002
+    msssim_weight: float = 2.0
+    rate_weight: float = 1.0
+    gan_weight: float = 0.08
+    d_width: int = 32
+    d_scales: int = 3
+    conditional: bool = True
+    roi_probability: float = 0.25
+    seed: int = 1
+    threads: int = 2
+    log_every: int = 50
+    checkpoint_every: int = 250
+    validate_every: int = 1000
+
+    def model_config(self) -> ModelConfig:
+        return ModelConfig(n=self.n, m=self.m, c=self.c, head_blocks=self.head_blocks, bits=tuple(self.bits),
+                           channels=tuple(self.channels))
+
+
+def learning_rate(cfg: GenerativeConfig, step: int) -> float:
+    if step < cfg.warmup:
+        return cfg.lr * (step + 1) / cfg.warmup
+    t = min(1.0, (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup))
+    return cfg.lr_final + 0.5 * (cfg.lr - cfg.lr_final) * (1 + math.cos(math.pi * t))
+
+
+def coded_mask(counts: torch.Tensor, channels: int) -> torch.Tensor:
+    """(B, H, W) coded-channel counts → (B, C, H, W) 0/1 mask of coded latent elements."""
+    return (torch.arange(channels).view(1, -1, 1, 1) < counts.unsqueeze(1)).float()
+
+
+def draw_counts(rng: np.random.Generator, cfg: GenerativeConfig, batch: int, h: int, w: int) -> tuple[torch.Tensor, int]:
+    """A channel count map per batch: uniform C', or (for ROI practice) a box at C' in a smaller count."""
+    top = int(rng.choice(cfg.channels))
+    counts = np.full((batch, h, w), top, dtype=np.int64)
+    if rng.random() < cfg.roi_probability:
+        lower = [0] + [c for c in cfg.channels if c < top]
+        for b in range(batch):
+            counts[b] = int(rng.choice(lower))
+            bh, bw = rng.integers(1, h + 1), rng.integers(1, w + 1)
+            y, x = rng.integers(0, h - bh + 1), rng.integers(0, w - bw + 1)
+            counts[b, y:y + bh, x:x + bw] = top
+    return torch.from_numpy(counts), top
+
+
+def warm_start(model: AutoencoderModel, path: Path, crops: torch.Tensor) -> list[str]:
+    """Copy the analysis/synthesis transforms of a shipped model, and start the bottleneck
+    as a PCA of their latent, so training begins from a working (if blurry) codec.
+
+    The squeeze's centre taps project the M-channel latent of ``crops`` onto its C
+    principal directions, scaled to a standard deviation of 1.5 quantization steps
+    (the ±4-step alphabet then holds nearly all values); the expansion's centre taps
+    invert that, the residual blocks start as identities. Returns the tensors copied.
+    """
+    tensors = load_file(str(path))
+    own = model.state_dict()
+    take = {k: v for k, v in tensors.items()
+            if k.startswith(("analysis.", "synthesis.")) and k in own and own[k].shape == v.shape}
+    model.load_state_dict(take, strict=False)
+    c = model.config.c
+    with torch.no_grad():
+        y = model.analysis(crops - 0.5).permute(1, 0, 2, 3).reshape(model.config.m, -1).double()
+        mean = y.mean(dim=1)
+        _, s, vh = torch.linalg.svd((y - mean[:, None]).T, full_matrices=False)
+        std = s[:c] / math.sqrt(y.shape[1] - 1)
+        basis = vh[:c]                                                     # (C, M)
+        step = model.step(model.config.bits[-1]).double()                  # (C,)
+        down = basis * (1.5 / std)[:, None]
+        for conv, weight, bias in (
+                (model.squeeze, down, -(down @ mean)),
+                (model.expand[0], (basis * (std / 1.5)[:, None]).T, mean)):
+            conv.weight.zero_()
+            conv.weight[:, :, 1, 1] = weight.float()
+            conv.bias.copy_(bias.float())
+        # the squeeze's output is in units of the finest setting's step: scale it in
+        model.squeeze.weight.mul_(step.float().view(-1, 1, 1, 1))
+        model.squeeze.bias.mul_(step.float())
+        model.expand[0].weight.div_(step.float().view(1, -1, 1, 1))
+        for block in model.expand[1:]:
+            block.conv2.weight.zero_()
+            block.conv2.bias.zero_()
+    return sorted(take)
+
+
+@torch.no_grad()
+def validate(model: AutoencoderModel, images: torch.Tensor, cfg: GenerativeConfig) -> dict:
+    """PSNR, MS-SSIM (3-scale training proxy) and estimated bpp per (bits, C'), hard rounding."""
+    model.eval()
+    out = {}
+    pixels = images.shape[2] * images.shape[3]
+    for b in cfg.bits:
+        symbols = model.analyse(images, b)
+        step = model.step(b).view(1, -1, 1, 1)
+        for c in cfg.channels:
+            kept = symbols.clone()
+            kept[:, c:] = 0
+            x_hat = model.synthesise(kept[:, :c], b).clamp(0, 1)
+            mse = ((torch.round(x_hat * 255) - images * 255) ** 2).mean(dim=(1, 2, 3))
+            p = model.prior.bin_probability(kept.float() * step, step.view(-1))[:, :c]
+            out[f"b{b}c{c}"] = {
+                "psnr": round((10 * torch.log10(255.0 ** 2 / mse)).mean().item(), 3),
+                "msssim": round(ms_ssim(x_hat, images).mean().item(), 4),
+                "bpp_estimate": round((-torch.log2(p.clamp_min(1e-9)).sum(dim=(1, 2, 3)) / pixels).mean().item(), 4)}
+    model.train()
+    return out
+
+
+def train(run_dir: Path, cfg: GenerativeConfig) -> Path:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    model = AutoencoderModel(cfg.model_config())
+    D = MultiScaleDiscriminator(cfg.d_scales, cfg.d_width, cfg.c if cfg.conditional else 0)
+    groups = {"pretrained": [], "new": [], "prior": []}
+    for name, p in model.named_parameters():
+        key = "prior" if name.startswith("prior.") else \
+              "pretrained" if name.startswith(("analysis.", "synthesis.")) else "new"
+        groups[key].append(p)
+    optimizer = torch.optim.Adam([
+        {"params": groups["pretrained"], "lr_factor": cfg.pretrained_lr_factor},
+        {"params": groups["new"], "lr_factor": 1.0},
+        {"params": groups["prior"], "lr_factor": cfg.prior_lr_factor}], lr=cfg.lr)
+    d_optimizer = torch.optim.Adam(D.parameters(), lr=cfg.d_lr, betas=(0.5, 0.999))
+    sampler = CropSampler(load_scaled(list_images([Path(d) for d in cfg.data])), cfg.crop, cfg.seed)
+    val_images = validation_set(Path(cfg.val))
+    rng = np.random.default_rng(cfg.seed + 1)
+    step, elapsed = 0, 0.0
+    ckpt_path = run_dir / "checkpoint.pt"
+    if ckpt_path.exists():
+        # Our own checkpoint, written below: trusted, so full unpickling is fine here.
+        state = torch.load(ckpt_path, weights_only=False)
+        model.load_state_dict(state["model"])
+        D.load_state_dict(state["discriminator"])
+        optimizer.load_state_dict(state["optimizer"])
+        d_optimizer.load_state_dict(state["d_optimizer"])
+        sampler.rng = pickle.loads(state["sampler_rng"])
+        rng = pickle.loads(state["rng"])
+        torch.set_rng_state(state["torch_rng"])
+        step, elapsed = state["step"], state["elapsed"]
+        changed = {k: [state["config"].get(k), getattr(cfg, k)] for k in ADJUSTABLE
+                   if state["config"].get(k) != getattr(cfg, k)}
+        if changed:
+            with open(run_dir / "history.jsonl", "a") as f:
+                f.write(json.dumps({"step": step, "changed": changed}) + "\n")
+        print(f"resumed from step {step} ({elapsed / 60:.1f} min trained); changed {changed}", flush=True)
+    else:
+        copied = warm_start(model, Path(cfg.init), sampler.batch(64))
+        print(f"warm start: {len(copied)} tensors from {cfg.init}", flush=True)
+    (run_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
+    log = open(run_dir / "log.jsonl", "a")
+    window: list[dict] = []
+    t0 = time.time() - elapsed
+    latent_side = cfg.crop // 16
+    while step < cfg.steps:
+        lr = learning_rate(cfg, step)
+        for group in optimizer.param_groups:
+            group["lr"] = lr * group["lr_factor"]
+        adversarial = step >= cfg.gan_start and cfg.gan_weight > 0
+        bits = int(rng.choice(cfg.bits))
+        counts, top = draw_counts(rng, cfg, cfg.batch, latent_side, latent_side)
+        coded = coded_mask(counts, cfg.c)
+        x = sampler.batch(cfg.batch)
+        x_hat, total_bits, y_hat = model.forward_with_latent(x, bits, coded)
+        mse = torch.mean((x_hat - x) ** 2)
+        msssim = ms_ssim(x_hat.clamp(0, 1), x).mean()
+        bpp = total_bits.mean() / (x.shape[2] * x.shape[3])
+        loss = cfg.mse_weight * mse + cfg.msssim_weight * (1 - msssim) + cfg.rate_weight * bpp
+        code = y_hat.detach()
+        g_adv = torch.zeros(())
+        if adversarial:
+            g_adv = ls_real(D(x_hat, code))
+            loss = loss + cfg.gan_weight * g_adv
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad)
+        optimizer.step()
+        d_loss = torch.zeros(())
+        if adversarial:
+            d_loss = ls_real(D(x, code)) + ls_fake(D(x_hat.detach(), code))
+            d_optimizer.zero_grad(set_to_none=True)
+            d_loss.backward()
+            d_optimizer.step()
+        step += 1
+        window.append({"mse": mse.item(), "msssim": msssim.item(), "bpp": bpp.item(), "top": top,
+                       "g_adv": g_adv.item(), "d": d_loss.item()})
+        if step % cfg.log_every == 0 or step == cfg.steps:
+            mean = {k: float(np.mean([w[k] for w in window])) for k in ("mse", "msssim", "bpp", "g_adv", "d")}
+            window = []
+            record = {"step": step, "minutes": round((time.time() - t0) / 60, 2), "lr": lr,
+                      "adversarial": adversarial,
+                      "train": {"psnr": round(10 * math.log10(1 / max(mean["mse"], 1e-10)), 2),
+                                "msssim": round(mean["msssim"], 4), "bpp": round(mean["bpp"], 4),
+                                "g_adv": round(mean["g_adv"], 4), "d": round(mean["d"], 4)}}
+            if step % cfg.validate_every == 0 or step == cfg.steps:
+                record["val"] = validate(model, val_images, cfg)
+            log.write(json.dumps(record) + "\n")
+            log.flush()
+            eta = (time.time() - t0) / step * (cfg.steps - step) / 60
+            print(f"step {step}/{cfg.steps} {record['minutes']:.1f} min eta {eta:.0f} min {record['train']}"
+                  + (f" val {record['val']}" if "val" in record else ""), flush=True)
+        if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+            _atomic_save({"model": model.state_dict(), "discriminator": D.state_dict(),
+                          "optimizer": optimizer.state_dict(), "d_optimizer": d_optimizer.state_dict(),
+                          "sampler_rng": pickle.dumps(sampler.rng), "rng": pickle.dumps(rng),
+                          "torch_rng": torch.get_rng_state(), "step": step,
+                          "elapsed": time.time() - t0, "config": asdict(cfg)}, ckpt_path)
+    log.close()
+    return ckpt_path
