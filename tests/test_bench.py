@@ -81,3 +81,80 @@ def test_bd_rate_basic_properties():
     assert bd_rate(rate, quality, rate / 2, quality) == pytest.approx(-50, abs=1e-6)
     assert bd_rate(rate, quality, rate[:3], quality[:3]) is None     # too few points
     assert bd_rate(rate, quality, rate, quality + 100) is None        # no overlap
+
+
+def test_extreme_rate_sheet(tmp_path, monkeypatch):
+    """gzc-bench-sheet: classical files are ≥ the gzc file (or flagged), bpp is the whole file, tiles are 1:1."""
+    from gzc.tools.bench import sheet
+
+    images = tmp_path / "images"
+    images.mkdir()
+    rng = np.random.default_rng(1)
+    y, x = np.mgrid[0:96, 0:128]
+    smooth = np.stack([128 + 90 * np.sin(x / 5), 128 + 80 * np.cos(y / 9), (x * y // 40) % 256], 2)
+    smooth = np.clip(smooth + rng.normal(0, 8, smooth.shape), 0, 255).astype(np.uint8)
+    blocks = rng.integers(0, 256, (12, 16, 3)).repeat(8, 0).repeat(8, 1).astype(np.uint8)  # costly for gzc
+    for i, img in enumerate((smooth, blocks)):
+        Image.fromarray(img).save(images / f"img{i}.png")
+    monkeypatch.setattr(sheet, "CROPS", [("img0", (10, 20)), ("img1", (100, 50))])   # the second is clamped
+    entries = [{"label": "gzc ae b4", "model": "ae-factorized-v1", "bits": 4, "options": None}]
+    out = tmp_path / "out"
+    result = sheet.build_sheet(entries, images, out, crop=64)
+
+    saved = json.loads((out / "sheet.json").read_text())
+    assert saved == json.loads(json.dumps(result))
+    classical = [c for c in sheet.CLASSICAL if c in saved["meta"]["classical"]]
+    assert {"jpeg", "webp", "avif", "jpeg2000"} <= set(classical)
+    layout = saved["meta"]["layout"]
+    col_w, gap, margin = layout["column_width"], layout["gap"], layout["margin"]
+    n_cols = 2 + len(classical)
+    assert layout["columns"] == ["original", "gzc ae b4"] + [sheet.SHORT[c] for c in classical]
+    png = Image.open(out / "sheet.png")
+    assert png.size == tuple(layout["size"])
+    assert png.width == 2 * margin + n_cols * col_w + (n_cols - 1) * gap
+    assert png.height > layout["top"] + 2 * layout["row_height"] + gap
+    pixels = np.asarray(png.convert("RGB"))
+    assert [im["image"] for im in saved["images"]] == ["img0", "img1"]
+    for r, im in enumerate(saved["images"]):
+        cells = im["codecs"]
+        assert [c["codec"] for c in cells] == ["original", "gzc"] + classical
+        x0, y0, x1, y1 = cells[0]["crop"]
+        assert (x1 - x0, y1 - y0) == (64, 64) and 0 <= x0 and x1 <= 128 and 0 <= y0 and y1 <= 96
+        for c, cell in enumerate(cells):                  # a regular grid of 64×64 tiles
+            assert cell["crop"] == [x0, y0, x1, y1]
+            assert cell["tile_xy"] == [margin + c * (col_w + gap) + (col_w - 64) // 2,
+                                       layout["top"] + r * (layout["row_height"] + gap)]
+        tx, ty = cells[0]["tile_xy"]                      # the original crop, pasted at 1:1
+        ref = np.asarray(Image.open(images / f"{im['image']}.png").convert("RGB"))
+        assert np.array_equal(pixels[ty:ty + 64, tx:tx + 64], ref[y0:y1, x0:x1])
+        gzc = cells[1]
+        assert gzc["bpp"] == pytest.approx(gzc["bytes"] * 8 / (128 * 96)) and gzc["bytes"] > 0
+        assert gzc["bits"] == 4 and gzc["model"] == "ae-factorized-v1" and 10 < gzc["psnr"] < 60
+        for cell in cells[2:]:
+            assert cell["bpp"] == pytest.approx(cell["bytes"] * 8 / (128 * 96))
+            assert cell["bytes"] >= gzc["bytes"] or cell["smallest_possible"], cell
+            if cell["smallest_possible"]:
+                assert cell["bytes"] > gzc["bytes"]
+            assert cell["param"] is not None and cell["psnr"] is not None and cell["msssim"] is None  # < 160 px
+    assert any(c["smallest_possible"] for c in saved["images"][0]["codecs"][2:])      # tiny gzc file
+    # on the blocks the JPEG setting is searched: its file reproduces, one quality lower is below gzc
+    from gzc.tools.bench.codecs import jpeg as jpeg_codec
+    cells = saved["images"][1]["codecs"]
+    jpeg = next(c for c in cells if c["codec"] == "jpeg")
+    assert not jpeg["smallest_possible"] and jpeg["param"] > 1
+    ref = np.asarray(Image.open(images / "img1.png").convert("RGB"))
+    assert len(jpeg_codec().encode(ref, jpeg["param"])) == jpeg["bytes"]
+    assert len(jpeg_codec().encode(ref, jpeg["param"] - 1)) < cells[1]["bytes"]
+
+
+def test_sheet_size_matching():
+    from gzc.tools.bench.sheet import match_size
+
+    def ints(q):                          # a quality: file grows with q, with a plateau
+        return b"x" * (100 + 10 * (q // 2) * 2)
+    enc, flag = match_size(ints, [0, 20, 50, 100], 345, 0, 100, True)
+    assert (len(enc.data), flag) == (360, False) and enc.param == 26
+    enc, flag = match_size(ints, [0, 20, 50, 100], 50, 0, 100, True)
+    assert (enc.param, flag) == (0, True)                        # even the smallest file is larger
+    enc, flag = match_size(lambda d: b"x" * int(10000 / d), [25.0, 5.0, 1.0], 1234, 25.0, 0.1, False)
+    assert 1234 <= len(enc.data) <= 1234 * 1.01 and not flag     # a distance: larger = smaller file

@@ -24,13 +24,15 @@ def info(
 
         if models:
             rows = [{"name": m.name, "model_id": m.model_id.hex(), "backend": m.backend,
-                     "bits": m.manifest.get("bits"), "default": bool(m.manifest.get("default"))}
+                     "bits": m.manifest.get("bits"), "channels": m.manifest.get("channels"),
+                     "default": bool(m.manifest.get("default"))}
                     for m in available_models()]
             if as_json:
                 print(json.dumps(rows, indent=2))
             else:
                 for r in rows:
                     print(f"{r['name']:24} {r['model_id']}  {r['backend']:14} bits {r['bits']}"
+                          + (f"  channels {r['channels']} (generative)" if r["channels"] else "")
                           + ("  (default)" if r["default"] else ""))
             return
         data = read_input(infile, "input file")

@@ -62,8 +62,12 @@ def cumulative(table: list[int]) -> list[int]:
     return cdf
 
 
-def decode_latent(payload: bytes, shape: tuple[int, int, int], tables: list[list[int]], offset: int) -> list[int]:
-    """Decode a whole latent: channel by channel, raster order within a channel."""
+def decode_latent(payload: bytes, shape: tuple[int, int, int], tables: list[list[int]], offset: int,
+                  coded=None) -> list[int]:
+    """Decode a whole latent: channel by channel, raster order within a channel.
+
+    ``coded(c, i, j)``, if given, says which elements the payload holds (a ROIM
+    chunk, spec §5.1); the others are 0. Channel c uses table c."""
     if len(payload) % 4:
         raise ValueError("payload length must be a multiple of 4")
     words = [int.from_bytes(payload[i:i + 4], "little") for i in range(0, len(payload), 4)]
@@ -72,5 +76,6 @@ def decode_latent(payload: bytes, shape: tuple[int, int, int], tables: list[list
     out = []
     for c in range(channels):
         cdf = cumulative(list(tables[c]))
-        out += [decoder.decode(cdf) + offset for _ in range(height * width)]
+        out += [decoder.decode(cdf) + offset if coded is None or coded(c, i, j) else 0
+                for i in range(height) for j in range(width)]
     return out

@@ -3,7 +3,8 @@
     python spec/vectors/make_vectors.py
 
 Valid files: small images coded with the default model at several settings,
-and with the latent-search face model (plain and GANZ mode);
+with the latent-search face model (plain and GANZ mode), and with the
+generative autoencoder (rate points, region-of-interest maps);
 vectors.json records, for each, the SHA-256 of the decoded pixel array
 (row-major, interleaved, uint8) and what it exercises. Invalid files in bad/
 each carry the exception class a conformant reader must raise.
@@ -23,6 +24,7 @@ from gzc.codec.codec import decode_bytes, encode_pixels
 from gzc.codec.registry import find_model
 
 HERE = Path(__file__).resolve().parent
+GENERATIVE_MODEL = "ae-generative-v1"
 
 
 def scene(h: int, w: int, seed: int) -> np.ndarray:
@@ -74,6 +76,34 @@ def main() -> None:
                         "exercises": what})
     ganz = formats.read((HERE / "search_64x64_b4_ganz_elias.gzc").read_bytes())
 
+    generative = find_model(GENERATIVE_MODEL)
+    roi_mask = np.zeros((48, 64), dtype=bool)
+    roi_mask[4:20, 30:60] = True                 # latent cells rows 0-1, columns 1-3
+    generative_cases = [
+        ("gen_48x32_c4_b3_range", scene(32, 48, 9), 3, "range", {"channels": 4},
+         "generative model, rate point C' = 4 of 16 (nested channels), range coder"),
+        ("gen_40x24_c16_b2_elias", scene(24, 40, 10), 2, "elias-gamma", {"channels": 16},
+         "generative model, all 16 channels, 2 bits, Elias-gamma"),
+        ("gen_64x48_c8_roi_range", scene(48, 64, 11), 3, "range",
+         {"channels": 8, "roi": roi_mask, "roi_background": 2},
+         "ROIM chunk: region of interest at C' = 8, background k = 2, range coder (coded elements only)"),
+        ("gen_64x48_c8_roi0_elias", scene(48, 64, 12), 3, "elias-gamma",
+         {"channels": 8, "roi": roi_mask, "roi_background": 0},
+         "ROIM chunk with k = 0 (background synthesised), Elias-gamma"),
+    ]
+    for name, img, bits, coder, options, what in generative_cases:
+        data = encode_pixels(img, model=generative.name, bits=bits, coder=coder, options=options)
+        (HERE / f"{name}.gzc").write_bytes(data)
+        pixels = decode_bytes(data).pixels
+        vectors.append({"file": f"{name}.gzc", "model": generative.name, "model_id": generative.model_id.hex(),
+                        "width": img.shape[1], "height": img.shape[0], "bits": bits, "coder": coder,
+                        "colour": "RGB", "bytes": len(data),
+                        "decoded_sha256": hashlib.sha256(np.ascontiguousarray(pixels).tobytes()).hexdigest(),
+                        "exercises": what})
+    gen = formats.read((HERE / "gen_48x32_c4_b3_range.gzc").read_bytes())
+    roi = formats.read((HERE / "gen_64x48_c8_roi_range.gzc").read_bytes())
+    roi_chunk = roi.chunk(formats.CHUNK_ROIM)
+
     # an unknown ancillary chunk must be skipped: same pixels as the first vector
     base = formats.read((HERE / "rgb_48x32_b6_range.gzc").read_bytes())
     with_chunk = formats.write(dataclasses.replace(base, chunks=(formats.Chunk(b"xtra", b"ignore me"),)))
@@ -108,6 +138,16 @@ def main() -> None:
             ganz, chunks=(formats.GanzParameters(1, 255).to_chunk(),))), "CorruptPayloadError"),
         "ganz_chunk_truncated.gzc": (formats.write(dataclasses.replace(
             ganz, chunks=(formats.Chunk(b"GANZ", b"\x00" * 8),))), "CorruptPayloadError"),
+        "gen_channels_not_a_rate_point.gzc": (formats.write(dataclasses.replace(
+            gen, latent_shape=(3,) + tuple(gen.latent_shape[1:]))), "CorruptPayloadError"),
+        "roim_background_not_below_channels.gzc": (formats.write(dataclasses.replace(
+            roi, chunks=(formats.Chunk(b"ROIM", b"\x08" + roi_chunk.data[1:]),))), "CorruptPayloadError"),
+        "roim_runs_past_grid.gzc": (formats.write(dataclasses.replace(
+            roi, chunks=(formats.Chunk(b"ROIM", bytes([2, 0b00000010, 0b00000000])),))), "MalformedFieldError"),
+        "roim_chunk_truncated.gzc": (formats.write(dataclasses.replace(
+            roi, chunks=(formats.Chunk(b"ROIM", roi_chunk.data[:2]),))), "TruncatedError"),
+        "roim_chunk_on_latent_search.gzc": (formats.write(dataclasses.replace(
+            ganz, chunks=ganz.chunks + (roi_chunk,))), "CorruptPayloadError"),
     }
     for fname, (blob, _) in bad.items():
         (HERE / "bad" / fname).write_bytes(blob)

@@ -53,7 +53,8 @@ def webp() -> Codec:
 
 def avif() -> Codec:
     enc, dec = _pillow("AVIF", lambda q: {"quality": q, "speed": 6, "subsampling": "4:2:0"})
-    return Codec("avif", "AVIF 4:2:0 (speed 6)", "quality", [1, 5, 10, 20, 30, 40, 50, 60, 75, 90], enc, dec,
+    return Codec("avif", "AVIF 4:2:0 (speed 6)", "quality", [0, 1, 3, 5, 8, 10, 15, 20, 30, 40, 50, 60, 75, 90],
+                 enc, dec,
                  "Pillow/libavif (aom), speed=6, 4:2:0", quick_params=[10, 50])
 
 
@@ -62,7 +63,8 @@ def jpeg2000() -> Codec:
     # mct=1: code in YCbCr (the ICT) — Pillow's default is no colour transform, which costs ~2 dB
     enc, dec = _pillow("JPEG2000", lambda r: {"quality_mode": "rates", "quality_layers": [r],
                                               "irreversible": True, "mct": 1})
-    return Codec("jpeg2000", "JPEG 2000 (9/7)", "ratio", [400, 240, 160, 120, 80, 60, 40, 25, 15], enc, dec,
+    return Codec("jpeg2000", "JPEG 2000 (9/7)", "ratio", [1600, 1000, 700, 400, 240, 160, 120, 80, 60, 40, 25, 15],
+                 enc, dec,
                  "Pillow/OpenJPEG, irreversible 9/7 + ICT (mct=1), rate-controlled", quick_params=[160, 40])
 
 
@@ -101,12 +103,35 @@ def gzc_models() -> list[Codec]:
         if info.backend != "autoencoder":
             continue
         bits = list(info.manifest.get("bits", []))
+        if info.manifest.get("channels"):
+            out.append(_generative(info, bits, list(info.manifest["channels"])))
+            continue
         out.append(Codec(f"gzc:{info.name}", f"gzc {info.name}", "bits", bits,
                          (lambda img, b, name=info.name: encode_pixels(img, model=name, bits=int(b))),
                          (lambda data: decode_bytes(data).pixels),
                          f"gzc backend {info.backend}, range coder, torch threads as configured",
                          quick_params=[bits[0], bits[-1]] if len(bits) > 1 else bits, classical=False))
     return out
+
+
+def generative_setting(param: str) -> tuple[int, int]:
+    """A generative model's bench setting ``c8b3`` → (channels 8, bits 3)."""
+    channels, bits = param[1:].split("b")
+    return int(channels), int(bits)
+
+
+def _generative(info, bits: list[int], channels: list[int]) -> Codec:
+    """A generative model sweeps its rate points (channels C′) × --bits, low rate → high rate."""
+    from ...codec.codec import decode_bytes, encode_pixels
+
+    def encode(img: np.ndarray, p: str) -> bytes:
+        c, b = generative_setting(p)
+        return encode_pixels(img, model=info.name, bits=b, options={"channels": c})
+    params = [f"c{c}b{b}" for c in channels for b in bits]
+    return Codec(f"gzc:{info.name}", f"gzc {info.name} (generative)", "setting", params, encode,
+                 (lambda data: decode_bytes(data).pixels),
+                 f"gzc backend {info.backend}, generative: setting cCbB = --channels C --bits B, range coder",
+                 quick_params=[params[0], params[-1]], classical=False)
 
 
 def all_codecs() -> dict[str, Codec]:

@@ -85,6 +85,11 @@ CSV_FIELDS = ("codec", "param", "image", "width", "height", "bytes", "bpp", "rat
               "msssim", "msssim_db", "encode_s", "decode_s")
 
 
+def is_generative(points: list[dict]) -> bool:
+    """Generative models are swept over named settings (``c8b3``), the others over numbers."""
+    return bool(points) and isinstance(points[0]["param"], str)
+
+
 def write_csv(records: list[dict], path) -> None:
     """Per-image records as CSV (infinite PSNR written as 'inf')."""
     import csv
@@ -139,7 +144,7 @@ def paper_tables(summary: dict, labels: dict) -> str:
     lines = ["### Layout of \"Generative Compression\" (Santurkar et al.), Table 1", "",
              "| method | SSIM | PSNR dB | compression ratio |", "|---|---|---|---|"]
     for codec, points in summary.items():
-        if codec.startswith("gzc:"):
+        if codec.startswith("gzc:") and not is_generative(points):
             for p in sorted(points, key=lambda q: -q["param"]):
                 if p["param"] in (8, 6, 4):
                     lines.append(f"| {labels.get(codec, codec)}, {p['param']} bits | {_fmt(p['ssim'], '.3f')} | "
@@ -202,7 +207,8 @@ def readme_block(summary: dict, matched: dict, bd: dict, labels: dict, speed: li
              f"[`paper_tables.md`]({out}/paper_tables.md), JSON and per-image CSV beside them.", ""]
     for c in gzc:
         lines += [f"**{labels.get(c, c)}**, one model, all settings:", "",
-                  "| --bits | bpp | PSNR dB | MS-SSIM | ratio |", "|---|---|---|---|---|"]
+                  f"| {'setting (cCbB = --channels C --bits B)' if is_generative(summary[c]) else '--bits'} "
+                  "| bpp | PSNR dB | MS-SSIM | ratio |", "|---|---|---|---|---|"]
         for p in summary[c]:
             lines.append(f"| {p['param']} | {p['bpp']:.3f} | {_fmt(p['psnr'])} | {_fmt(p['msssim'], '.4f')} | "
                          f"{p['ratio']:.0f}:1 |")

@@ -1,0 +1,48 @@
+"""The extreme-rate comparison interpolates measured curves and never extrapolates."""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from gzc.tools.bench import extreme
+from gzc.tools.bench.codecs import generative_setting
+
+
+def _pt(param, bpp, msssim, psnr):
+    return {"param": param, "bpp": bpp, "msssim": msssim, "psnr": psnr}
+
+
+REF = [_pt(1, 0.05, 0.80, 24.0), _pt(5, 0.10, 0.90, 26.0), _pt(10, 0.20, 0.95, 28.0)]
+
+
+def test_value_at_bpp_is_log_linear_and_bounded():
+    assert extreme.value_at_bpp(REF, "psnr", 0.10) == pytest.approx(26.0)
+    mid = math.sqrt(0.05 * 0.10)                       # halfway in log-bpp
+    assert extreme.value_at_bpp(REF, "msssim", mid) == pytest.approx(0.85)
+    assert extreme.value_at_bpp(REF, "msssim", 0.04) is None    # below its smallest file
+    assert extreme.value_at_bpp(REF, "msssim", 0.30) is None
+
+
+def test_bpp_for_value_cases():
+    bpp, how = extreme.bpp_for_value(REF, "msssim", 0.925)
+    assert how == "interpolated" and bpp == pytest.approx(math.sqrt(0.10 * 0.20))
+    assert extreme.bpp_for_value(REF, "msssim", 0.70) == (0.05, "at most")
+    assert extreme.bpp_for_value(REF, "msssim", 0.99) == (None, "unreachable")
+
+
+def test_compare_reports_each_generative_point_below_the_limit():
+    summary = {"avif": REF, "gzc:gen": [_pt("c2b3", 0.03, 0.75, 22.0), _pt("c8b3", 0.07, 0.88, 24.5),
+                                         _pt("c16b3", 0.3, 0.95, 27.0)]}
+    out = extreme.compare(summary, max_bpp=0.2)
+    rows = out["gzc:gen"]
+    assert [r["param"] for r in rows] == ["c2b3", "c8b3"]   # 0.3 bpp is not extreme
+    ref = rows[1]["refs"]["avif"]
+    assert ref["how_msssim"] == "interpolated" and 0.05 < ref["bpp_for_equal_msssim"] < 0.10
+    assert ref["psnr_at_our_bpp"] is not None and rows[0]["refs"]["avif"]["psnr_at_our_bpp"] is None
+    md = extreme.markdown(out, {"avif": "AVIF"})
+    assert "c8b3" in md and "AVIF" in md and "c16b3" not in md
+
+
+def test_generative_setting_names():
+    assert generative_setting("c16b2") == (16, 2)
