@@ -45,7 +45,8 @@ def encode(
     jobs: int = typer.Option(1, "--jobs", "-j", help="batch mode: parallel worker processes"),
     output: Optional[str] = typer.Option(None, "-o", "--outfile", help="output file (alternative to OUTFILE)"),
     bits: Optional[int] = typer.Option(None, "--bits", "-b", help="latent precision in bits (quality knob; "
-                                       "autoencoder: 4–8, latent-search: 2–8; default 6)"),
+                                       "autoencoder: 4–8, default 6; generative models: 2–3, default 3; "
+                                       "latent-search: 2–8, default 6)"),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="model name or model ID (see gzc-info --models)"),
     backend: Optional[str] = typer.Option(None, "--backend", help="autoencoder (default) or latent-search "
                                           "(64x64 faces, GAN inversion); picks that backend's default model"),

@@ -37,6 +37,7 @@ from safetensors.torch import load_file
 
 from ..adversarial import MultiScaleDiscriminator, ls_fake, ls_real
 from ..latent_search.losses import ms_ssim
+from ..training_log import log_progress
 from .dataset import CropSampler, list_images, load_scaled, validation_set
 from .model import AutoencoderModel, ModelConfig
 from .training import _atomic_save
@@ -263,11 +264,7 @@ def train(run_dir: Path, cfg: GenerativeConfig) -> Path:
                                 "g_adv": round(mean["g_adv"], 4), "d": round(mean["d"], 4)}}
             if step % cfg.validate_every == 0 or step == cfg.steps:
                 record["val"] = validate(model, val_images, cfg)
-            log.write(json.dumps(record) + "\n")
-            log.flush()
-            eta = (time.time() - t0) / step * (cfg.steps - step) / 60
-            print(f"step {step}/{cfg.steps} {record['minutes']:.1f} min eta {eta:.0f} min {record['train']}"
-                  + (f" val {record['val']}" if "val" in record else ""), flush=True)
+            log_progress(log, record, t0, cfg.steps)
         if step % cfg.checkpoint_every == 0 or step == cfg.steps:
             _atomic_save({"model": model.state_dict(), "discriminator": D.state_dict(),
                           "optimizer": optimizer.state_dict(), "d_optimizer": d_optimizer.state_dict(),

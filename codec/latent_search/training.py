@@ -29,8 +29,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .faces import FACES_DIR, TRAIN, VALIDATION, load_faces
 from ..adversarial import ls_fake, ls_real
+from ..training_log import log_progress
+from .faces import FACES_DIR, TRAIN, VALIDATION, load_faces
 from .networks import Discriminator, Encoder, Generator, GeneratorConfig
 
 
@@ -134,11 +135,7 @@ def train(run_dir: Path, cfg: TrainConfig) -> Path:
             window = {}
             if step % cfg.validate_every == 0 or step == cfg.steps:
                 record["val"] = validate(G, E, val_faces)
-            log.write(json.dumps(record) + "\n")
-            log.flush()
-            eta = (time.time() - t0) / step * (cfg.steps - step) / 60
-            print(f"step {step}/{cfg.steps} {record['minutes']:.1f} min eta {eta:.0f} min {record['train']}"
-                  + (f" val {record['val']}" if "val" in record else ""), flush=True)
+            log_progress(log, record, t0, cfg.steps)
         if step % cfg.checkpoint_every == 0 or step == cfg.steps:
             tmp = ckpt_path.with_suffix(".tmp")
             torch.save({"G": G.state_dict(), "E": E.state_dict(), "D": D.state_dict(),

@@ -36,6 +36,19 @@ def scene(h: int, w: int, seed: int) -> np.ndarray:
     return np.clip(img + rng.normal(0, 4, img.shape), 0, 255).astype(np.uint8)
 
 
+def write_vector(name: str, img: np.ndarray, model, bits: int, coder: str, what: str,
+                 color: int = formats.COLOR_RGB, **encode_options) -> dict:
+    """Encode ``img`` into ``NAME.gzc`` and describe it (with the SHA-256 of its decoded pixels)."""
+    data = encode_pixels(img, color=color, model=model.name, bits=bits, coder=coder, **encode_options)
+    (HERE / f"{name}.gzc").write_bytes(data)
+    pixels = decode_bytes(data).pixels
+    return {"file": f"{name}.gzc", "model": model.name, "model_id": model.model_id.hex(),
+            "width": img.shape[1], "height": img.shape[0], "bits": bits, "coder": coder,
+            "colour": formats.COLOR_NAMES[color], "bytes": len(data),
+            "decoded_sha256": hashlib.sha256(np.ascontiguousarray(pixels).tobytes()).hexdigest(),
+            "exercises": what}
+
+
 def main() -> None:
     model = find_model()
     vectors = []
@@ -49,14 +62,7 @@ def main() -> None:
     for name, img, color, bits, coder, what in cases:
         if color == formats.COLOR_GRAY:
             img = np.repeat(img[:, :, :1], 3, axis=2)
-        data = encode_pixels(img, color=color, model=model.name, bits=bits, coder=coder)
-        (HERE / f"{name}.gzc").write_bytes(data)
-        pixels = decode_bytes(data).pixels
-        vectors.append({"file": f"{name}.gzc", "model": model.name, "model_id": model.model_id.hex(),
-                        "width": img.shape[1], "height": img.shape[0], "bits": bits, "coder": coder,
-                        "colour": formats.COLOR_NAMES[color], "bytes": len(data),
-                        "decoded_sha256": hashlib.sha256(np.ascontiguousarray(pixels).tobytes()).hexdigest(),
-                        "exercises": what})
+        vectors.append(write_vector(name, img, model, bits, coder, what, color=color))
     search = find_model(backend="latent-search")
     search_cases = [
         ("search_64x64_b6_range", scene(64, 64, 6), 6, "range", {"effort": 0}, "latent search, plain mode"),
@@ -65,15 +71,7 @@ def main() -> None:
         ("search_72x90_b5_range", scene(90, 72, 8), 5, "range", {"effort": 0}, "latent search, resized output"),
     ]
     for name, img, bits, coder, options, what in search_cases:
-        data = encode_pixels(img, model=search.name, backend="latent-search", bits=bits, coder=coder,
-                             options=options)
-        (HERE / f"{name}.gzc").write_bytes(data)
-        pixels = decode_bytes(data).pixels
-        vectors.append({"file": f"{name}.gzc", "model": search.name, "model_id": search.model_id.hex(),
-                        "width": img.shape[1], "height": img.shape[0], "bits": bits, "coder": coder,
-                        "colour": "RGB", "bytes": len(data),
-                        "decoded_sha256": hashlib.sha256(np.ascontiguousarray(pixels).tobytes()).hexdigest(),
-                        "exercises": what})
+        vectors.append(write_vector(name, img, search, bits, coder, what, backend="latent-search", options=options))
     ganz = formats.read((HERE / "search_64x64_b4_ganz_elias.gzc").read_bytes())
 
     generative = find_model(GENERATIVE_MODEL)
@@ -92,14 +90,7 @@ def main() -> None:
          "ROIM chunk with k = 0 (background synthesised), Elias-gamma"),
     ]
     for name, img, bits, coder, options, what in generative_cases:
-        data = encode_pixels(img, model=generative.name, bits=bits, coder=coder, options=options)
-        (HERE / f"{name}.gzc").write_bytes(data)
-        pixels = decode_bytes(data).pixels
-        vectors.append({"file": f"{name}.gzc", "model": generative.name, "model_id": generative.model_id.hex(),
-                        "width": img.shape[1], "height": img.shape[0], "bits": bits, "coder": coder,
-                        "colour": "RGB", "bytes": len(data),
-                        "decoded_sha256": hashlib.sha256(np.ascontiguousarray(pixels).tobytes()).hexdigest(),
-                        "exercises": what})
+        vectors.append(write_vector(name, img, generative, bits, coder, what, options=options))
     gen = formats.read((HERE / "gen_48x32_c4_b3_range.gzc").read_bytes())
     roi = formats.read((HERE / "gen_64x48_c8_roi_range.gzc").read_bytes())
     roi_chunk = roi.chunk(formats.CHUNK_ROIM)
