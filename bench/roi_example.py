@@ -61,10 +61,10 @@ def main() -> None:
     mask = make_mask((w, h))
     mask.save(OUT / "mask.png")
     inside = np.asarray(mask) >= 128
-    variants = [("C′=2 everywhere", ["--channels", "2"]),
-                ("ROI: C′=16 in, 2 out", ["--channels", "16", "--roi", OUT / "mask.png"]),
-                ("ROI: C′=16 in, 0 out", ["--channels", "16", "--roi", OUT / "mask.png", "--roi-background", "0"]),
-                ("C′=16 everywhere", ["--channels", "16"])]
+    variants = [("C'=2 everywhere", ["--channels", "2"]),
+                ("ROI: C'=16 in, 2 out", ["--channels", "16", "--roi", OUT / "mask.png"]),
+                ("ROI: C'=16 in, 0 out", ["--channels", "16", "--roi", OUT / "mask.png", "--roi-background", "0"]),
+                ("C'=16 everywhere", ["--channels", "16"])]
     results, decoded = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for i, (label, options) in enumerate(variants):
@@ -78,7 +78,7 @@ def main() -> None:
                             "psnr_inside_roi": round(_psnr(original[inside], pixels[inside]), 2),
                             "psnr_outside_roi": round(_psnr(original[~inside], pixels[~inside]), 2)})
             decoded.append(pixels)
-            if label.startswith("ROI: C′=16 in, 2 out"):
+            if label.startswith("ROI: C'=16 in, 2 out"):
                 (OUT / "kodim23_roi.gzc").write_bytes(gzc.read_bytes())
                 Image.fromarray(pixels).save(OUT / "kodim23_roi.png")
     (OUT / "roi.json").write_text(json.dumps({
