@@ -46,3 +46,12 @@ def test_compare_reports_each_generative_point_below_the_limit():
 
 def test_generative_setting_names():
     assert generative_setting("c16b2") == (16, 2)
+
+
+def test_bd_rate_uses_the_upper_envelope_of_a_generative_model():
+    from gzc.tools.bench.report import upper_envelope
+    points = [_pt("c8b3", 0.07, 0.84, 23.6), _pt("c16b2", 0.09, 0.83, 22.8), _pt("c16b3", 0.13, 0.88, 24.5),
+              _pt("c4b3", 0.04, 0.78, 22.5), _pt("c8b2", 0.05, 0.79, 22.2)]
+    assert [p["param"] for p in upper_envelope(points, "msssim")] == ["c4b3", "c8b2", "c8b3", "c16b3"]
+    assert [p["param"] for p in upper_envelope(points, "psnr")] == ["c4b3", "c8b3", "c16b3"]
+    assert len(upper_envelope(REF, "psnr")) == len(REF)      # a one-knob codec keeps every point
