@@ -62,13 +62,18 @@ def train_generative(
     init: Path = typer.Option(Path("weights/ae-factorized-v1.safetensors"),
                               help="MSE-trained autoencoder whose transforms start the run"),
     c: int = typer.Option(16, help="bottleneck channels (the largest rate point)"),
+    lr: float = typer.Option(2e-4, help="peak learning rate (cosine decay to a tenth of --lr)"),
+    start_from: Optional[Path] = typer.Option(None, help="start model and discriminator from this finished "
+                                              "run's checkpoint.pt instead of --init"),
+    decoder_only: bool = typer.Option(False, help="train only the decoder (the codes stay as they are)"),
     threads: int = typer.Option(2, help="torch threads"),
 ) -> None:
     """Train a generative extreme-rate autoencoder (nested channel rate points, ROI-aware)."""
     from ..codec.autoencoder.generative_training import GenerativeConfig, train
     channels = tuple(k for k in (2, 4, 8, 16, 32) if k <= c)
     train(run, GenerativeConfig(steps=steps, gan_start=gan_start, gan_weight=gan_weight, init=str(init), c=c,
-                                channels=channels, threads=threads))
+                                channels=channels, lr=lr, lr_final=lr / 10, threads=threads,
+                                start_from=str(start_from or ""), decoder_only=decoder_only))
 
 
 @app.command("export-autoencoder")
@@ -98,14 +103,21 @@ def export_autoencoder(
         "hardware": "2 CPU cores (no GPU)",
         "config": state["config"],
         "final_validation_estimate": last_val,
-        "command": (f"gzc-train generative --run {run} --steps {state['config']['steps']} "
-                    f"--gan-start {state['config']['gan_start']}" if "gan_start" in state["config"]
+        "command": (_generative_command(run, state["config"]) if "gan_start" in state["config"]
                     else f"gzc-train autoencoder --run {run} --steps {state['config']['steps']}"),
     }
     if note:
         record["note"] = note
     manifest = export(run / "checkpoint.pt", name, out or WEIGHTS_DIR, record, default=default)
     print(f"exported {name}: model ID {manifest['model_id']}")
+
+
+def _generative_command(run: Path, cfg: dict) -> str:
+    command = (f"gzc-train generative --run {run} --steps {cfg['steps']} --gan-start {cfg['gan_start']} "
+               f"--gan-weight {cfg['gan_weight']} --lr {cfg['lr']}")
+    if cfg.get("start_from"):
+        command += f" --start-from {cfg['start_from']}"
+    return command + (" --decoder-only" if cfg.get("decoder_only") else "")
 
 
 @app.command("latent-search")

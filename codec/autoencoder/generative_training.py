@@ -11,6 +11,11 @@ Learned Image Compression", with HiFiC's conditional discriminator):
   ``mse_weight·MSE + msssim_weight·(1 − MS-SSIM) + rate_weight·bpp``.
 * **Stage 2: + gan_weight · LSGAN** from a three-scale patch discriminator that
   also sees the decoder's latent (the pair (image, code)).
+* **Optional decoder stage** (``start_from`` a finished run, ``decoder_only``):
+  only the expansion and synthesis train, against a stronger GAN weight, so
+  the codes (and the files' payloads) stay exactly those of the start model
+  while the decoder learns to synthesise more texture (HiFiC and Agustsson
+  et al. also fine-tune the decoder alone).
 * **Nested rate points.** Every batch draws a setting ``bits`` and a channel
   count C' from ``channels``; latent channels ≥ C' are zeroed and cost no
   rate, so channel 0 learns to carry the most important information and one
@@ -82,6 +87,8 @@ class GenerativeConfig:
     log_every: int = 50
     checkpoint_every: int = 250
     validate_every: int = 1000
+    start_from: str = ""        # a finished run's checkpoint: start model and discriminator from it
+    decoder_only: bool = False  # train only the decoder (expansion + synthesis): codes stay as they are
 
     def model_config(self) -> ModelConfig:
         return ModelConfig(n=self.n, m=self.m, c=self.c, head_blocks=self.head_blocks, bits=tuple(self.bits),
@@ -184,6 +191,9 @@ def train(run_dir: Path, cfg: GenerativeConfig) -> Path:
     D = MultiScaleDiscriminator(cfg.d_scales, cfg.d_width, cfg.c if cfg.conditional else 0)
     groups = {"pretrained": [], "new": [], "prior": []}
     for name, p in model.named_parameters():
+        if cfg.decoder_only and not name.startswith(("expand.", "synthesis.")):
+            p.requires_grad_(False)   # the encoder, quantizer gains and prior are fixed: so are the codes
+            continue
         key = "prior" if name.startswith("prior.") else \
               "pretrained" if name.startswith(("analysis.", "synthesis.")) else "new"
         groups[key].append(p)
@@ -214,6 +224,11 @@ def train(run_dir: Path, cfg: GenerativeConfig) -> Path:
             with open(run_dir / "history.jsonl", "a") as f:
                 f.write(json.dumps({"step": step, "changed": changed}) + "\n")
         print(f"resumed from step {step} ({elapsed / 60:.1f} min trained); changed {changed}", flush=True)
+    elif cfg.start_from:
+        state = torch.load(cfg.start_from, weights_only=False)   # our own checkpoint, as above
+        model.load_state_dict(state["model"])
+        D.load_state_dict(state["discriminator"])
+        print(f"started from {cfg.start_from} (step {state['step']})", flush=True)
     else:
         copied = warm_start(model, Path(cfg.init), sampler.batch(64))
         print(f"warm start: {len(copied)} tensors from {cfg.init}", flush=True)
@@ -243,7 +258,7 @@ def train(run_dir: Path, cfg: GenerativeConfig) -> Path:
             loss = loss + cfg.gan_weight * g_adv
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad)
+        torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], cfg.clip_grad)
         optimizer.step()
         d_loss = torch.zeros(())
         if adversarial:
