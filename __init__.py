@@ -25,12 +25,20 @@ def _register_pillow_plugin() -> None:
 _register_pillow_plugin()
 
 
-def encode(image, bits: int | None = None, model: str | None = None, coder: str = "range") -> bytes:
-    """Compress ``image`` (a PIL image, a path, or encoded image bytes) to .gzc bytes."""
+def encode(image, bits: int | None = None, model: str | None = None, coder: str = "range",
+           backend: str | None = None, **options) -> bytes:
+    """Compress ``image`` (a PIL image, a path, or encoded image bytes) to .gzc bytes.
+
+    ``options`` are the model's own settings, as on the command line: for a
+    generative model ``channels=4``, ``roi=mask`` (a 2-D bool array, or a mask
+    image or its path: white = keep detail) and ``roi_background=0``; for the
+    latent search ``loss=``, ``effort=``, ``ratio=``."""
     from .codec.codec import encode_pixels
-    from .codec.imageio import load_image
+    from .codec.imageio import load_image, load_mask
     rgb, color = load_image(image)
-    return encode_pixels(rgb, color=color, model=model, bits=bits, coder=coder)
+    if options.get("roi") is not None and not hasattr(options["roi"], "ndim"):
+        options["roi"] = load_mask(options["roi"])
+    return encode_pixels(rgb, color=color, model=model, bits=bits, coder=coder, backend=backend, options=options)
 
 
 def decode(data: bytes, max_pixels: int | None = None):

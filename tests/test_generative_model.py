@@ -65,3 +65,13 @@ def test_region_of_interest_spends_bits_where_asked(backend, parrot):
     assert chunk.background_channels == 2 and sum(chunk.cells) == 12 * 12
     out_roi, out_coarse = decode_bytes(roi).pixels, decode_bytes(coarse).pixels
     assert psnr(parrot[mask], out_roi[mask]) > psnr(parrot[mask], out_coarse[mask]) + 0.5
+
+
+def test_python_api_takes_generative_options(parrot):
+    import gzc
+    mask = Image.new("L", (parrot.shape[1], parrot.shape[0]), 0)
+    mask.paste(255, (16, 32, 208, 224))
+    data = gzc.encode(Image.fromarray(parrot), model=NAME, bits=3, channels=4, roi=mask, roi_background=0)
+    header = gzc.read_header(data)
+    assert header.latent_shape[0] == 4 and header.chunk(b"ROIM") is not None
+    assert gzc.decode(data).size == (parrot.shape[1], parrot.shape[0])
