@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from gzc.tools.bench.metrics import psnr
+
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "tests" / "data" / "kodim23.png"
 OUT = ROOT / "bench" / "results" / "extreme" / "roi"
@@ -44,11 +46,6 @@ def make_mask(size: tuple[int, int]) -> Image.Image:
 
 def _run(*args) -> None:
     subprocess.run([sys.executable, "-m", *map(str, args)], check=True, capture_output=True)
-
-
-def _psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return float(10 * np.log10(255.0 ** 2 / mse))
 
 
 def main() -> None:
@@ -75,8 +72,8 @@ def main() -> None:
             size = gzc.stat().st_size
             results.append({"variant": label, "options": " ".join(map(str, options)).replace(str(OUT) + "/", ""),
                             "bytes": size, "bpp": round(size * 8 / (w * h), 4),
-                            "psnr_inside_roi": round(_psnr(original[inside], pixels[inside]), 2),
-                            "psnr_outside_roi": round(_psnr(original[~inside], pixels[~inside]), 2)})
+                            "psnr_inside_roi": round(psnr(original[inside], pixels[inside]), 2),
+                            "psnr_outside_roi": round(psnr(original[~inside], pixels[~inside]), 2)})
             decoded.append(pixels)
             if label.startswith("ROI: C'=16 in, 2 out"):
                 (OUT / "kodim23_roi.gzc").write_bytes(gzc.read_bytes())

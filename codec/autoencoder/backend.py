@@ -113,21 +113,20 @@ class AutoencoderBackend(Backend):
 
     def for_file(self, header: GzcFile) -> "AutoencoderBackend":
         if not self.generative:
-            return self.from_chunks(header.chunks)
+            return super().for_file(header)
         if len(header.latent_shape) != 3 or header.latent_shape[0] not in self.channel_counts:
             raise CorruptPayloadError(f"latent shape {header.latent_shape} does not fit model {self.name} "
                                       f"(channel counts {', '.join(map(str, self.channel_counts))})")
         variant = copy.copy(self)
         variant.channels = int(header.latent_shape[0])
-        for chunk in header.chunks:
-            if chunk.type == CHUNK_ROIM:
-                variant.roi = RoiMap.from_chunk(chunk, header.latent_shape[1], header.latent_shape[2])
-                if variant.roi.background_channels >= variant.channels:
-                    raise CorruptPayloadError(f"ROIM background of {variant.roi.background_channels} channels is not "
-                                              f"below the file's {variant.channels}")
-            elif chunk.critical:
-                raise CorruptPayloadError(f"chunk {chunk.type.decode()} does not apply to model {self.name}")
-        return variant
+        roi = header.chunk(CHUNK_ROIM)
+        if roi is not None:
+            variant.roi = RoiMap.from_chunk(roi, header.latent_shape[1], header.latent_shape[2])
+            if variant.roi.background_channels >= variant.channels:
+                raise CorruptPayloadError(f"ROIM background of {variant.roi.background_channels} channels is not "
+                                          f"below the file's {variant.channels}")
+        # any other critical chunk is refused as for every backend
+        return variant.from_chunks(tuple(c for c in header.chunks if c.type != CHUNK_ROIM))
 
     def coded_elements(self, shape: tuple[int, ...]) -> np.ndarray | None:
         if self.roi is None:

@@ -45,7 +45,7 @@ from ..latent_search.losses import ms_ssim
 from ..training_log import log_progress
 from .dataset import CropSampler, list_images, load_scaled, validation_set
 from .model import AutoencoderModel, ModelConfig
-from .training import _atomic_save
+from .training import _atomic_save, learning_rate  # same warm-up + cosine schedule
 
 # Settings a resume may change (recorded in history.jsonl); everything else is fixed by the run.
 ADJUSTABLE = ("steps", "gan_start", "lr", "lr_final", "d_lr", "mse_weight", "msssim_weight", "rate_weight",
@@ -93,13 +93,6 @@ class GenerativeConfig:
     def model_config(self) -> ModelConfig:
         return ModelConfig(n=self.n, m=self.m, c=self.c, head_blocks=self.head_blocks, bits=tuple(self.bits),
                            channels=tuple(self.channels))
-
-
-def learning_rate(cfg: GenerativeConfig, step: int) -> float:
-    if step < cfg.warmup:
-        return cfg.lr * (step + 1) / cfg.warmup
-    t = min(1.0, (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup))
-    return cfg.lr_final + 0.5 * (cfg.lr - cfg.lr_final) * (1 + math.cos(math.pi * t))
 
 
 def coded_mask(counts: torch.Tensor, channels: int) -> torch.Tensor:
@@ -169,16 +162,14 @@ def validate(model: AutoencoderModel, images: torch.Tensor, cfg: GenerativeConfi
     for b in cfg.bits:
         symbols = model.analyse(images, b)
         step = model.step(b).view(1, -1, 1, 1)
+        element_bits = -torch.log2(model.prior.bin_probability(symbols.float() * step, step.view(-1)).clamp_min(1e-9))
         for c in cfg.channels:
-            kept = symbols.clone()
-            kept[:, c:] = 0
-            x_hat = model.synthesise(kept[:, :c], b).clamp(0, 1)
+            x_hat = model.synthesise(symbols[:, :c], b).clamp(0, 1)   # channels ≥ c decode as zero
             mse = ((torch.round(x_hat * 255) - images * 255) ** 2).mean(dim=(1, 2, 3))
-            p = model.prior.bin_probability(kept.float() * step, step.view(-1))[:, :c]
             out[f"b{b}c{c}"] = {
                 "psnr": round((10 * torch.log10(255.0 ** 2 / mse)).mean().item(), 3),
                 "msssim": round(ms_ssim(x_hat, images).mean().item(), 4),
-                "bpp_estimate": round((-torch.log2(p.clamp_min(1e-9)).sum(dim=(1, 2, 3)) / pixels).mean().item(), 4)}
+                "bpp_estimate": round((element_bits[:, :c].sum(dim=(1, 2, 3)) / pixels).mean().item(), 4)}
     model.train()
     return out
 

@@ -201,19 +201,22 @@ def build_report(out: Path, speed_rows: list, readme: Path | None = None, manife
         start, end = "<!-- bench:start -->", "<!-- bench:end -->"
         if start not in text or end not in text:
             raise typer.BadParameter(f"{readme} has no {start} … {end} block")
-        block = report.readme_block(summary, matched, bd, labels, speed_rows, meta, out)
-        head, rest = text.split(start, 1)
-        text = head + start + "\n" + block + end + rest.split(end, 1)[1]
+        text = _replace_block(text, start, end, report.readme_block(summary, matched, bd, labels, speed_rows,
+                                                                    meta, out))
         start, end = "<!-- extreme:start -->", "<!-- extreme:end -->"
         if extreme_md is not None and start in text and end in text:
-            block = extreme_md.split("\n", 1)[1].replace("### ", "#### ", 1) + (
+            text = _replace_block(text, start, end, extreme_md.split("\n", 1)[1].replace("### ", "#### ", 1) + (
                 f"\n![MS-SSIM vs bpp at extreme rates]({out}/rd_extreme_msssim.png)"
-                f"\n![PSNR vs bpp at extreme rates]({out}/rd_extreme_psnr.png)\n")
-            head, rest = text.split(start, 1)
-            text = head + start + "\n" + block + end + rest.split(end, 1)[1]
+                f"\n![PSNR vs bpp at extreme rates]({out}/rd_extreme_psnr.png)\n"))
         readme.write_text(text)
     print(f"wrote {out}/report.md, summary.json, matched.json, bdrate.json, speed.json, records.csv and plots",
           file=sys.stderr)
+
+
+def _replace_block(text: str, start: str, end: str, block: str) -> str:
+    """``text`` with everything between the ``start`` and ``end`` markers replaced by ``block``."""
+    head, rest = text.split(start, 1)
+    return head + start + "\n" + block + end + rest.split(end, 1)[1]
 
 
 def _record_in_manifests(summary: dict, meta: list, out: Path) -> None:

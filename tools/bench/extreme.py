@@ -81,8 +81,7 @@ def compare(summary: dict, max_bpp: float = MAX_BPP) -> dict:
 def _need(bpp: float | None, how: str, ours: float) -> str:
     if bpp is None:
         return "–"
-    text = f"{'≤' if how == 'at most' else ''}{bpp:.3f} ({bpp / ours:.2f}×)"
-    return text
+    return f"{'≤' if how == 'at most' else ''}{bpp:.3f} ({bpp / ours:.2f}×)"
 
 
 def markdown(comparison: dict, labels: dict) -> str:
