@@ -136,6 +136,11 @@ def test_extreme_rate_sheet(tmp_path, monkeypatch):
             if cell["smallest_possible"]:
                 assert cell["bytes"] > gzc["bytes"]
             assert cell["param"] is not None and cell["psnr"] is not None and cell["msssim"] is None  # < 160 px
+        for cell in cells[1:]:                            # the detail ratio of the crop shown
+            from gzc.tools.bench.metrics import detail_ratio
+            tx, ty = cell["tile_xy"]
+            assert cell["detail_crop"] == pytest.approx(detail_ratio(ref[y0:y1, x0:x1], pixels[ty:ty + 64, tx:tx + 64]))
+            assert cell["detail"] > 0
     assert any(c["smallest_possible"] for c in saved["images"][0]["codecs"][2:])      # tiny gzc file
     # on the blocks the JPEG setting is searched: its file reproduces, one quality lower is below gzc
     from gzc.tools.bench.codecs import jpeg as jpeg_codec
@@ -145,6 +150,21 @@ def test_extreme_rate_sheet(tmp_path, monkeypatch):
     ref = np.asarray(Image.open(images / "img1.png").convert("RGB"))
     assert len(jpeg_codec().encode(ref, jpeg["param"])) == jpeg["bytes"]
     assert len(jpeg_codec().encode(ref, jpeg["param"] - 1)) < cells[1]["bytes"]
+
+
+def test_detail_ratio():
+    """1 for the original, < 1 for a blurred copy, > 1 with added noise, None where nothing is to keep."""
+    from PIL import ImageFilter
+    from gzc.tools.bench.metrics import detail_ratio
+    rng = np.random.default_rng(3)
+    img = np.clip(128 + rng.normal(0, 40, (64, 80, 3)), 0, 255).astype(np.uint8)
+    assert detail_ratio(img, img) == pytest.approx(1.0)
+    blurred = np.asarray(Image.fromarray(img).filter(ImageFilter.GaussianBlur(1.5)))
+    assert detail_ratio(img, blurred) < 0.5
+    noisy = np.clip(img.astype(int) + rng.normal(0, 30, img.shape), 0, 255).astype(np.uint8)
+    assert detail_ratio(img, noisy) > 1.2
+    flat = np.full((16, 16, 3), 77, np.uint8)
+    assert detail_ratio(flat, img[:16, :16]) is None and detail_ratio(img[:2, :2], img[:2, :2]) is None
 
 
 def test_sheet_size_matching():

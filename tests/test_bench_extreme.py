@@ -44,6 +44,17 @@ def test_compare_reports_each_generative_point_below_the_limit():
     assert "c8b3" in md and "AVIF" in md and "c16b3" not in md
 
 
+def test_detail_table_only_with_detail_and_interpolated_at_our_bpp():
+    ref = [dict(p, detail=d) for p, d in zip(REF, (0.40, 0.60, 0.80))]
+    summary = {"avif": ref, "gzc:gen": [dict(_pt("c8b3", math.sqrt(0.05 * 0.10), 0.88, 24.5), detail=0.93)]}
+    rows = extreme.compare(summary)["gzc:gen"]
+    assert rows[0]["detail"] == 0.93 and rows[0]["refs"]["avif"]["detail_at_our_bpp"] == pytest.approx(0.50)
+    md = extreme.markdown(extreme.compare(summary), {"avif": "AVIF"})
+    assert "| c8b3 | 0.071 | 0.93 | 0.50 |" in md
+    old = {"avif": REF, "gzc:gen": [_pt("c8b3", 0.07, 0.88, 24.5)]}   # records from before the metric
+    assert "Detail ratio" not in extreme.markdown(extreme.compare(old), {})
+
+
 def test_generative_setting_names():
     assert generative_setting("c16b2") == (16, 2)
 

@@ -66,6 +66,12 @@ def train_generative(
     start_from: Optional[Path] = typer.Option(None, help="start model and discriminator from this finished "
                                               "run's checkpoint.pt instead of --init"),
     decoder_only: bool = typer.Option(False, help="train only the decoder (the codes stay as they are)"),
+    conditional: bool = typer.Option(True, help="the discriminator also sees the code (VAE-GAN/HiFiC); "
+                                     "--no-conditional: it sees only the image (Agustsson et al. 2018)"),
+    mse_weight: float = typer.Option(130.0, help="distortion: weight of MSE (images in [0, 1])"),
+    msssim_weight: float = typer.Option(2.0, help="distortion: weight of 1 − MS-SSIM"),
+    rate_weight: float = typer.Option(1.0, help="weight of the rate (bits per pixel)"),
+    warmup: int = typer.Option(100, help="learning-rate warm-up steps"),
     threads: int = typer.Option(2, help="torch threads"),
 ) -> None:
     """Train a generative extreme-rate autoencoder (nested channel rate points, ROI-aware)."""
@@ -73,7 +79,9 @@ def train_generative(
     channels = tuple(k for k in (2, 4, 8, 16, 32) if k <= c)
     train(run, GenerativeConfig(steps=steps, gan_start=gan_start, gan_weight=gan_weight, init=str(init), c=c,
                                 channels=channels, lr=lr, lr_final=lr / 10, threads=threads,
-                                start_from=str(start_from or ""), decoder_only=decoder_only))
+                                start_from=str(start_from or ""), decoder_only=decoder_only,
+                                conditional=conditional, mse_weight=mse_weight, msssim_weight=msssim_weight,
+                                rate_weight=rate_weight, warmup=warmup))
 
 
 @app.command("export-autoencoder")

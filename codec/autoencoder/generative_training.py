@@ -87,7 +87,7 @@ class GenerativeConfig:
     log_every: int = 50
     checkpoint_every: int = 250
     validate_every: int = 1000
-    start_from: str = ""        # a finished run's checkpoint: start model and discriminator from it
+    start_from: str = ""        # a finished run's checkpoint: start the model (and, same variant, discriminator) from it
     decoder_only: bool = False  # train only the decoder (expansion + synthesis): codes stay as they are
 
     def model_config(self) -> ModelConfig:
@@ -218,8 +218,11 @@ def train(run_dir: Path, cfg: GenerativeConfig) -> Path:
     elif cfg.start_from:
         state = torch.load(cfg.start_from, weights_only=False)   # our own checkpoint, as above
         model.load_state_dict(state["model"])
-        D.load_state_dict(state["discriminator"])
-        print(f"started from {cfg.start_from} (step {state['step']})", flush=True)
+        if state["config"].get("conditional", True) == cfg.conditional:
+            D.load_state_dict(state["discriminator"])
+            print(f"started from {cfg.start_from} (step {state['step']})", flush=True)
+        else:   # the other variant's discriminator has a different input: this one starts fresh
+            print(f"started from {cfg.start_from} (step {state['step']}), fresh discriminator", flush=True)
     else:
         copied = warm_start(model, Path(cfg.init), sampler.batch(64))
         print(f"warm start: {len(copied)} tensors from {cfg.init}", flush=True)

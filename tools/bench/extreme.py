@@ -10,6 +10,9 @@ log-bpp between its two neighbouring settings, never extrapolated):
 * **equal rate:** what MS-SSIM and PSNR does it get at our bpp? "–" when our
   bpp is outside its curve (JPEG, WebP and JPEG XL cannot make Kodak files
   as small as 0.05 bpp at all).
+* **detail at equal rate:** how much fine-scale energy (``metrics.detail_ratio``:
+  1 = as much as the original, < 1 = blurred) do we keep, and the reference at
+  our bpp? The "sharper texture" question, in a number to read next to the sheet.
 
 Written by ``gzc-bench`` next to the main report: ``extreme.md``,
 ``extreme.json``, ``rd_extreme_msssim.png``, ``rd_extreme_psnr.png``.
@@ -63,7 +66,8 @@ def compare(summary: dict, max_bpp: float = MAX_BPP) -> dict:
         for p in sorted(points, key=lambda q: q["bpp"]):
             if p["bpp"] > max_bpp:
                 continue
-            row = {"param": p["param"], "bpp": p["bpp"], "psnr": p["psnr"], "msssim": p["msssim"], "refs": {}}
+            row = {"param": p["param"], "bpp": p["bpp"], "psnr": p["psnr"], "msssim": p["msssim"],
+                   "detail": p.get("detail"), "refs": {}}
             for ref in references:
                 need_ms, how_ms = bpp_for_value(summary[ref], "msssim", p["msssim"])
                 need_psnr, how_psnr = bpp_for_value(summary[ref], "psnr", p["psnr"])
@@ -72,6 +76,7 @@ def compare(summary: dict, max_bpp: float = MAX_BPP) -> dict:
                     "bpp_for_equal_psnr": need_psnr, "how_psnr": how_psnr,
                     "msssim_at_our_bpp": value_at_bpp(summary[ref], "msssim", p["bpp"]),
                     "psnr_at_our_bpp": value_at_bpp(summary[ref], "psnr", p["bpp"]),
+                    "detail_at_our_bpp": value_at_bpp(summary[ref], "detail", p["bpp"]),
                     "smallest_bpp": min(q["bpp"] for q in summary[ref])}
             rows.append(row)
         out[codec] = rows
@@ -108,6 +113,16 @@ def markdown(comparison: dict, labels: dict) -> str:
             lines.append(f"| {row['param']} | {row['bpp']:.3f} | {_fmt(row['psnr'])} | {_fmt(row['msssim'], '.4f')} | "
                          + " | ".join(cells) + " |")
         lines.append("")
+        if any(row.get("detail") is not None for row in rows):
+            lines += ["Detail ratio (mean |Laplacian| of the decoded luma / the original's: 1 = as much "
+                      "pixel-scale detail, < 1 = blurred; block edges and ringing raise it too), ours and each "
+                      "codec's at our bpp (– = outside its curve):", "",
+                      "| setting | bpp | ours | " + " | ".join(labels.get(r, r) for r in refs) + " |",
+                      "|---|---|---|" + "---|" * len(refs)]
+            for row in rows:
+                lines.append(f"| {row['param']} | {row['bpp']:.3f} | {_fmt(row.get('detail'), '.2f')} | " + " | ".join(
+                    _fmt(row["refs"][r].get("detail_at_our_bpp"), ".2f") for r in refs) + " |")
+            lines.append("")
     return "\n".join(lines) + "\n"
 
 

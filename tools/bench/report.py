@@ -39,6 +39,7 @@ def summarise(records: list[dict]) -> dict:
                 "psnr_inf": sum(1 for r in rs if r["psnr"] is None or not math.isfinite(r["psnr"])),
                 "mse": _mean(r["mse"] for r in rs), "ssim": _mean(r["ssim"] for r in rs),
                 "msssim": _mean(r["msssim"] for r in rs), "msssim_db": _mean(r["msssim_db"] for r in rs),
+                "detail": _mean(r.get("detail") for r in rs),     # absent in records older than the metric
                 "encode_s": _mean(r["encode_s"] for r in rs), "decode_s": _mean(r["decode_s"] for r in rs),
             })
         out[codec] = sorted(points, key=lambda q: q["bpp"])
@@ -96,7 +97,7 @@ def bd_rates(summary: dict) -> dict:
 
 
 CSV_FIELDS = ("codec", "param", "image", "width", "height", "bytes", "bpp", "ratio", "psnr", "mse", "ssim",
-              "msssim", "msssim_db", "encode_s", "decode_s")
+              "msssim", "msssim_db", "detail", "encode_s", "decode_s")
 
 
 def is_generative(points: list[dict]) -> bool:
