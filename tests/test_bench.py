@@ -178,3 +178,38 @@ def test_sheet_size_matching():
     assert (enc.param, flag) == (0, True)                        # even the smallest file is larger
     enc, flag = match_size(lambda d: b"x" * int(10000 / d), [25.0, 5.0, 1.0], 1234, 25.0, 0.1, False)
     assert 1234 <= len(enc.data) <= 1234 * 1.01 and not flag     # a distance: larger = smaller file
+
+
+def test_sheet_cli_columns(monkeypatch, tmp_path):
+    """--channels adds columns of the same model, --also the same setting of other models."""
+    from typer.testing import CliRunner
+    from gzc.tools.bench import sheet
+    seen = {}
+
+    def fake_build(entries, images, out, crop):
+        seen["entries"] = entries
+        return {"meta": {"seconds": 0}}
+    monkeypatch.setattr(sheet, "build_sheet", fake_build)
+    result = CliRunner().invoke(sheet.app, ["--model", "gen-a", "--bits", "3", "--channels", "8", "--channels", "4",
+                                            "--also", "gen-b", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert [(e["label"], e["model"], e["options"]) for e in seen["entries"]] == [
+        ("gzc gen-a b3 C8", "gen-a", {"channels": 8}), ("gzc gen-a b3 C4", "gen-a", {"channels": 4}),
+        ("gzc gen-b b3 C8", "gen-b", {"channels": 8})]
+
+
+def test_sheet_captions_stay_in_their_column():
+    """A long model name (drawn in bold) wraps instead of running into the next column (a bug)."""
+    from gzc.tools.bench import sheet
+    tile = np.full((64, 64, 3), 128, np.uint8)
+    long = "gzc ae-generative-agustsson-v1 b3 C8 with a long-winded-name-that-must-wrap"
+    cells = [{"codec": "original", "label": "original", "crop": [0, 0, 64, 64], "tile": tile}] + [
+        {"codec": "gzc", "label": long, "bpp": 0.07, "bytes": 3000, "psnr": 22.0, "msssim": 0.8,
+         "detail_crop": 0.5, "crop": [0, 0, 64, 64], "tile": tile} for _ in range(2)]
+    rows = [{"image": "img", "width": 64, "height": 64, "cells": cells}]
+    img, layout = sheet._draw(rows, [{"label": long, "model": "m", "bits": 3}], [], 64)
+    px = np.asarray(img.convert("L"))
+    for c in (1, 2):                                  # the gaps right of the two gzc columns
+        x = layout["margin"] + c * layout["column_width"] + (c - 1) * layout["gap"]
+        gap = px[layout["top"]:layout["top"] + layout["row_height"], x + 1:x + layout["gap"] - 1]
+        assert gap.min() == 255, f"text runs into the gap after column {c}"

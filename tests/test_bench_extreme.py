@@ -55,6 +55,17 @@ def test_detail_table_only_with_detail_and_interpolated_at_our_bpp():
     assert "Detail ratio" not in extreme.markdown(extreme.compare(old), {})
 
 
+def test_generative_models_only_and_side_by_side():
+    """Without references no empty columns; two generative models get a side-by-side table."""
+    a = [dict(_pt("c4b3", 0.04, 0.78, 22.5), detail=0.12), dict(_pt("c8b3", 0.07, 0.84, 23.6), detail=0.15)]
+    b = [dict(_pt("c8b3", 0.07, 0.83, 23.1), detail=0.53)]
+    md = extreme.markdown(extreme.compare({"gzc:a": a, "gzc:b": b}), {"gzc:a": "A", "gzc:b": "B"})
+    assert "|  |" not in md and "| setting | bpp | PSNR dB | MS-SSIM |\n|---|---|---|---|\n" in md
+    assert "| c8b3 | 0.070 · 23.60 · 0.8400 · 0.15 | 0.070 · 23.10 · 0.8300 · 0.53 |" in md
+    assert "| c4b3 | 0.040 · 22.50 · 0.7800 · 0.12 | – |" in md
+    assert "side by side" not in extreme.markdown(extreme.compare({"gzc:a": a}), {})
+
+
 def test_generative_setting_names():
     assert generative_setting("c16b2") == (16, 2)
 

@@ -14,13 +14,25 @@ from gzc.formats import RoiMap
 from conftest import ROOT, psnr
 
 NAME = "ae-generative-v1"
+AGUSTSSON = "ae-generative-agustsson-v1"     # v1's encoder and prior; decoder trained against an image-only D
+MSSSIM = "ae-generative-msssim-v1"           # v1 fine-tuned for MS-SSIM (encoder, prior and decoder)
+SHIPPED = (NAME, AGUSTSSON, MSSSIM)
+
+
+def _load(name):
+    info = next((m for m in available_models() if m.name == name), None)
+    assert info is not None, f"shipped model {name} is missing from weights/"
+    return load_backend(info)
 
 
 @pytest.fixture(scope="module")
 def backend():
-    info = next((m for m in available_models() if m.name == NAME), None)
-    assert info is not None, f"shipped model {NAME} is missing from weights/"
-    return load_backend(info)
+    return _load(NAME)
+
+
+@pytest.fixture(scope="module", params=SHIPPED)
+def shipped(request):
+    return request.param, _load(request.param)
 
 
 @pytest.fixture(scope="module")
@@ -29,20 +41,22 @@ def parrot():
         return np.asarray(im.convert("RGB"))[96:352, 48:432].copy()      # 384×256, both heads
 
 
-def test_manifest_describes_a_generative_model(backend):
+def test_manifest_describes_a_generative_model(shipped):
+    name, backend = shipped
     cfg = backend.model.config
     assert cfg.c == 16 and cfg.channels == (2, 4, 8, 16) and backend.supported_bits == (2, 3)
-    info = next(m for m in available_models() if m.name == NAME)
+    info = next(m for m in available_models() if m.name == name)
     assert info.manifest["channels"] == [2, 4, 8, 16]
     assert info.manifest["training"]["steps"] > 0 and "gan_start" in info.manifest["training"]["config"]
     assert info.weights_path.stat().st_size < 40 * 2 ** 20
 
 
-def test_every_rate_point_round_trips_and_rate_grows(backend, parrot):
+def test_every_rate_point_round_trips_and_rate_grows(shipped, parrot):
+    name, backend = shipped
     h, w = parrot.shape[:2]
     sizes, quality = {}, {}
     for channels in backend.channel_counts:
-        data = encode_pixels(parrot, model=NAME, bits=3, options={"channels": channels})
+        data = encode_pixels(parrot, model=name, bits=3, options={"channels": channels})
         assert formats.read(data).latent_shape == (channels, h // 16, w // 16)
         out = decode_bytes(data).pixels
         assert out.shape == parrot.shape
@@ -75,3 +89,15 @@ def test_python_api_takes_generative_options(parrot):
     header = gzc.read_header(data)
     assert header.latent_shape[0] == 4 and header.chunk(b"ROIM") is not None
     assert gzc.decode(data).size == (parrot.shape[1], parrot.shape[0])
+
+
+def test_variants_differ_as_trained(parrot):
+    """The Agustsson model only retrained the decoder: same payload as v1, sharper output.
+    The MS-SSIM model retrained everything: a different payload and a higher MS-SSIM."""
+    from gzc.tools.bench.metrics import detail_ratio, msssim_rgb
+    files = {n: encode_pixels(parrot, model=n, bits=3, options={"channels": 8}) for n in SHIPPED}
+    payload = {n: formats.read(d).payload for n, d in files.items()}
+    assert payload[AGUSTSSON] == payload[NAME] and payload[MSSSIM] != payload[NAME]
+    out = {n: decode_bytes(d).pixels for n, d in files.items()}
+    assert detail_ratio(parrot, out[AGUSTSSON]) > detail_ratio(parrot, out[NAME]) + 0.1
+    assert msssim_rgb(parrot, out[MSSSIM]) > msssim_rgb(parrot, out[NAME])

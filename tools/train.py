@@ -125,6 +125,11 @@ def _generative_command(run: Path, cfg: dict) -> str:
                f"--gan-weight {cfg['gan_weight']} --lr {cfg['lr']}")
     if cfg.get("start_from"):
         command += f" --start-from {cfg['start_from']}"
+    for key, default in (("mse_weight", 130.0), ("msssim_weight", 2.0), ("rate_weight", 1.0), ("warmup", 100)):
+        if key in cfg and cfg[key] != default:
+            command += f" --{key.replace('_', '-')} {cfg[key]}"
+    if not cfg.get("conditional", True):
+        command += " --no-conditional"
     return command + (" --decoder-only" if cfg.get("decoder_only") else "")
 
 

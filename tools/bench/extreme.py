@@ -100,8 +100,8 @@ def markdown(comparison: dict, labels: dict) -> str:
     for codec, rows in comparison.items():
         refs = list(rows[0]["refs"]) if rows else []
         lines += [f"#### {labels.get(codec, codec)}", "",
-                  "| setting | bpp | PSNR dB | MS-SSIM | " + " | ".join(
-                      f"{labels.get(r, r)}: bpp for equal MS-SSIM · at our bpp" for r in refs) + " |",
+                  _row(["setting", "bpp", "PSNR dB", "MS-SSIM"]
+                       + [f"{labels.get(r, r)}: bpp for equal MS-SSIM · at our bpp" for r in refs]),
                   "|---|---|---|---|" + "---|" * len(refs)]
         for row in rows:
             cells = []
@@ -110,20 +110,46 @@ def markdown(comparison: dict, labels: dict) -> str:
                 at = (f"{_fmt(v['msssim_at_our_bpp'], '.3f')} / {_fmt(v['psnr_at_our_bpp'])}"
                       if v["msssim_at_our_bpp"] is not None else "–")
                 cells.append(f"{_need(v['bpp_for_equal_msssim'], v['how_msssim'], row['bpp'])} · {at}")
-            lines.append(f"| {row['param']} | {row['bpp']:.3f} | {_fmt(row['psnr'])} | {_fmt(row['msssim'], '.4f')} | "
-                         + " | ".join(cells) + " |")
+            lines.append(_row([row["param"], f"{row['bpp']:.3f}", _fmt(row["psnr"]), _fmt(row["msssim"], ".4f")]
+                              + cells))
         lines.append("")
         if any(row.get("detail") is not None for row in rows):
             lines += ["Detail ratio (mean |Laplacian| of the decoded luma / the original's: 1 = as much "
                       "pixel-scale detail, < 1 = blurred; block edges and ringing raise it too), ours and each "
                       "codec's at our bpp (– = outside its curve):", "",
-                      "| setting | bpp | ours | " + " | ".join(labels.get(r, r) for r in refs) + " |",
+                      _row(["setting", "bpp", "ours"] + [labels.get(r, r) for r in refs]),
                       "|---|---|---|" + "---|" * len(refs)]
             for row in rows:
-                lines.append(f"| {row['param']} | {row['bpp']:.3f} | {_fmt(row.get('detail'), '.2f')} | " + " | ".join(
-                    _fmt(row["refs"][r].get("detail_at_our_bpp"), ".2f") for r in refs) + " |")
+                lines.append(_row([row["param"], f"{row['bpp']:.3f}", _fmt(row.get("detail"), ".2f")]
+                                  + [_fmt(row["refs"][r].get("detail_at_our_bpp"), ".2f") for r in refs]))
             lines.append("")
+    if len(comparison) > 1:
+        lines += side_by_side(comparison, labels)
     return "\n".join(lines) + "\n"
+
+
+def _row(cells: list) -> str:
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def side_by_side(comparison: dict, labels: dict) -> list[str]:
+    """One table of every generative model's settings (rows) with bpp, PSNR, MS-SSIM and detail
+    per model: models that differ only in training (loss, discriminator) compared directly."""
+    codecs = list(comparison)
+    by = {c: {row["param"]: row for row in rows} for c, rows in comparison.items()}
+    params = sorted({p for c in codecs for p in by[c]},
+                    key=lambda p: min(by[c][p]["bpp"] for c in codecs if p in by[c]))
+    lines = ["#### Generative models side by side", "",
+             "Each cell: bpp · PSNR dB · MS-SSIM · detail ratio (– = the model has no such setting).", "",
+             _row(["setting"] + [labels.get(c, c) for c in codecs]), "|---|" + "---|" * len(codecs)]
+    for p in params:
+        cells = []
+        for c in codecs:
+            row = by[c].get(p)
+            cells.append("–" if row is None else f"{row['bpp']:.3f} · {_fmt(row['psnr'])} · "
+                         f"{_fmt(row['msssim'], '.4f')} · {_fmt(row.get('detail'), '.2f')}")
+        lines.append(_row([p] + cells))
+    return lines + [""]
 
 
 def plot(summary: dict, labels: dict, out, max_bpp: float = 0.3) -> list[str]:

@@ -2,6 +2,7 @@
 
     gzc-bench-sheet --model gen-... --bits 3 --channels 8 --out bench/results/extreme
     gzc-bench-sheet --model ae-factorized-v1 --bits 4 --out /tmp/sheet
+    gzc-bench-sheet --model gen-a --bits 3 --channels 8 --also gen-b   # two generators side by side
 
 For each image in ``CROPS`` the *whole* image is encoded with gzc (one column
 per entry; the first entry is the main one) and its complete file size gives
@@ -235,9 +236,21 @@ def build_sheet(entries: list[dict], images_dir: Path, out_dir: Path, crop: int 
     return result
 
 
+def _split_long(draw: ImageDraw.ImageDraw, word: str, font, width: int) -> list[str]:
+    """A word wider than the column, cut into pieces that fit (model names can be long)."""
+    pieces, piece = [], ""
+    for ch in word:
+        if piece and draw.textlength(piece + ch, font=font) > width:
+            pieces.append(piece)
+            piece = ""
+        piece += ch
+    return pieces + [piece]
+
+
 def _wrap(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> list[str]:
     lines, line = [], ""
-    for word in text.split(" "):
+    words = [p for w in text.split(" ") for p in _split_long(draw, w, font, width)]
+    for word in words:
         trial = f"{line} {word}".strip()
         if line and draw.textlength(trial, font=font) > width:
             lines.append(line)
@@ -273,7 +286,9 @@ def _draw(rows: list[dict], entries: list[dict], classical: list, crop: int) -> 
     col_w = max(crop, MIN_COLUMN)
     width = 2 * MARGIN + n_cols * col_w + (n_cols - 1) * GAP
     # caption lines per column, wrapped to the column width; every row gets the same height
-    captions = [[sum((_wrap(probe, t, font, col_w) for t in _caption(c, r)), []) for c in r["cells"]] for r in rows]
+    # (the first line is drawn in bold, so it is measured in bold: it must not run into the next column)
+    captions = [[sum((_wrap(probe, t, bold if i == 0 else font, col_w) for i, t in enumerate(_caption(c, r))), [])
+                 for c in r["cells"]] for r in rows]
     cap_lines = max(CAPTION_LINES, max(len(c) for row in captions for c in row))
     row_h = crop + 4 + cap_lines * line_h
     first = entries[0]
@@ -300,8 +315,9 @@ def _draw(rows: list[dict], entries: list[dict], classical: list, crop: int) -> 
             sheet.paste(Image.fromarray(tile), (tx, y))
             cell["tile_xy"] = [tx, y]
             colour = (170, 0, 0) if cell.get("smallest_possible") or cell.get("below_target") else "black"
+            n_bold = len(_wrap(probe, _caption(cell, row)[0], bold, col_w))
             for k, line in enumerate(lines):
-                draw.text((x, y + crop + 4 + k * line_h), line, font=bold if k == 0 else font,
+                draw.text((x, y + crop + 4 + k * line_h), line, font=bold if k < n_bold else font,
                           fill=colour if k == len(lines) - 1 and colour != "black" else "black")
     fy = top + len(rows) * row_h + (len(rows) - 1) * GAP + GAP
     for i, line in enumerate(footer_lines):
@@ -320,6 +336,9 @@ def main_command(
     images: Path = typer.Option(Path("../shared/data/kodak"), help="folder with kodimNN.png"),
     out: Path = typer.Option(Path("bench/results/extreme"), help="output folder"),
     crop: int = typer.Option(256, help="crop side in pixels"),
+    also: Optional[List[str]] = typer.Option(None, help="more gzc models, one column each, at the same --bits "
+                                             "and first --channels (e.g. the same codes decoded by another "
+                                             "generator); repeatable"),
     threads: int = typer.Option(2, help="torch threads"),
 ) -> None:
     import torch
@@ -329,6 +348,9 @@ def main_command(
                    for c in channels]
     else:
         entries = [{"label": f"gzc {model} b{bits}", "model": model, "bits": bits, "options": None}]
+    for other in also or []:
+        entries.append({**entries[0], "label": entries[0]["label"].replace(f"gzc {model} ", f"gzc {other} ", 1),
+                        "model": other})
     result = build_sheet(entries, images, out, crop=crop)
     print(f"wrote {out / 'sheet.png'} and {out / 'sheet.json'} in {result['meta']['seconds']} s")
 
