@@ -47,6 +47,11 @@ def test_stdin_to_stdout_pipeline(photo_png):
 def test_info_lists_models():
     proc = run_tool("gzc-info", "--models", "--json")
     assert proc.returncode == 0 and len(json.loads(proc.stdout)) >= 1
+    table = run_tool("gzc-info", "--models")                 # the model IDs form one column
+    ids = {m["model_id"] for m in json.loads(proc.stdout)}
+    lines = table.stdout.decode().splitlines()
+    assert table.returncode == 0 and len(lines) == len(ids)
+    assert len({line.index(next(i for i in ids if i in line)) for line in lines}) == 1
 
 
 def test_missing_and_unreadable_inputs(tmp_path):

@@ -30,8 +30,9 @@ def info(
             if as_json:
                 print(json.dumps(rows, indent=2))
             else:
+                width = max((len(r["name"]) for r in rows), default=0)   # names line up, however long
                 for r in rows:
-                    print(f"{r['name']:24} {r['model_id']}  {r['backend']:14} bits {r['bits']}"
+                    print(f"{r['name']:{width}} {r['model_id']}  {r['backend']:14} bits {r['bits']}"
                           + (f"  channels {r['channels']} (generative)" if r["channels"] else "")
                           + ("  (default)" if r["default"] else ""))
             return
