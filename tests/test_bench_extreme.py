@@ -66,6 +66,16 @@ def test_generative_models_only_and_side_by_side():
     assert "side by side" not in extreme.markdown(extreme.compare({"gzc:a": a}), {})
 
 
+def test_readme_block_is_short_with_several_models():
+    a = [dict(_pt("c8b3", 0.07, 0.84, 23.6), detail=0.15)]
+    summary = {"avif": REF, "gzc:a": a, "gzc:b": [dict(_pt("c8b3", 0.07, 0.83, 23.1), detail=0.53)]}
+    block = extreme.readme_block(extreme.compare(summary), {}, "bench/x")
+    assert "side by side" in block and "bench/x/extreme.md" in block and "bench/x/rd_extreme_psnr.png" in block
+    assert "bpp for equal MS-SSIM · at our bpp |" not in block          # the wide tables stay in extreme.md
+    single = extreme.readme_block(extreme.compare({"avif": REF, "gzc:a": a}), {}, "bench/x")
+    assert "bpp for equal MS-SSIM · at our bpp |" in single
+
+
 def test_generative_setting_names():
     assert generative_setting("c16b2") == (16, 2)
 

@@ -205,9 +205,7 @@ def build_report(out: Path, speed_rows: list, readme: Path | None = None, manife
                                                                     meta, out))
         start, end = "<!-- extreme:start -->", "<!-- extreme:end -->"
         if extreme_md is not None and start in text and end in text:
-            text = _replace_block(text, start, end, extreme_md.split("\n", 1)[1].replace("### ", "#### ", 1) + (
-                f"\n![MS-SSIM vs bpp at extreme rates]({out}/rd_extreme_msssim.png)"
-                f"\n![PSNR vs bpp at extreme rates]({out}/rd_extreme_psnr.png)\n"))
+            text = _replace_block(text, start, end, extreme.readme_block(comparison, labels, out))
         readme.write_text(text)
     print(f"wrote {out}/report.md, summary.json, matched.json, bdrate.json, speed.json, records.csv and plots",
           file=sys.stderr)

@@ -188,3 +188,17 @@ def plot(summary: dict, labels: dict, out, max_bpp: float = 0.3) -> list[str]:
         plt.close(fig)
         paths.append(path)
     return paths
+
+
+def readme_block(comparison: dict, labels: dict, out) -> str:
+    """The README's extreme-rate block: with several generative models only the side-by-side
+    table (the per-codec tables of every model stay in ``extreme.md``, linked), then the plots."""
+    if len(comparison) > 1:
+        body = [f"Per-codec comparisons of every setting (bpp each codec needs for our MS-SSIM, its quality "
+                f"and detail ratio at our bpp): [`{out}/extreme.md`]({out}/extreme.md).", ""]
+        body += side_by_side(comparison, labels)
+        text = "\n".join(body)
+    else:
+        text = markdown(comparison, labels).split("\n", 1)[1].replace("### ", "#### ", 1)
+    return text + (f"\n![MS-SSIM vs bpp at extreme rates]({out}/rd_extreme_msssim.png)"
+                   f"\n![PSNR vs bpp at extreme rates]({out}/rd_extreme_psnr.png)\n")
