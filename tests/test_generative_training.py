@@ -3,6 +3,8 @@ loss, checkpoints, and a decoder-only run of the other discriminator variant sta
 that checkpoint with a fresh discriminator while the codes stay exactly as they were."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import torch
 from PIL import Image
@@ -38,7 +40,7 @@ def test_train_then_decoder_only_with_the_other_discriminator(tmp_path, capsys):
     state = torch.load(first / "checkpoint.pt", weights_only=False)
     assert state["step"] == 3 and state["config"]["conditional"]
     log = [line for line in (first / "log.jsonl").read_text().splitlines() if line]
-    assert len(log) == 3 and "val" in __import__("json").loads(log[-1])
+    assert len(log) == 3 and "val" in json.loads(log[-1])
 
     second = tmp_path / "unconditional"
     train(second, _config(tmp_path, steps=2, gan_start=0, start_from=str(first / "checkpoint.pt"),

@@ -121,12 +121,14 @@ def export_autoencoder(
 
 
 def _generative_command(run: Path, cfg: dict) -> str:
+    from ..codec.autoencoder.generative_training import GenerativeConfig
+    default = GenerativeConfig()
     command = (f"gzc-train generative --run {run} --steps {cfg['steps']} --gan-start {cfg['gan_start']} "
                f"--gan-weight {cfg['gan_weight']} --lr {cfg['lr']}")
     if cfg.get("start_from"):
         command += f" --start-from {cfg['start_from']}"
-    for key, default in (("mse_weight", 130.0), ("msssim_weight", 2.0), ("rate_weight", 1.0), ("warmup", 100)):
-        if key in cfg and cfg[key] != default:
+    for key in ("mse_weight", "msssim_weight", "rate_weight", "warmup"):   # only where the run differs
+        if key in cfg and cfg[key] != getattr(default, key):
             command += f" --{key.replace('_', '-')} {cfg[key]}"
     if not cfg.get("conditional", True):
         command += " --no-conditional"

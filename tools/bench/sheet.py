@@ -286,9 +286,10 @@ def _draw(rows: list[dict], entries: list[dict], classical: list, crop: int) -> 
     col_w = max(crop, MIN_COLUMN)
     width = 2 * MARGIN + n_cols * col_w + (n_cols - 1) * GAP
     # caption lines per column, wrapped to the column width; every row gets the same height
-    # (the first line is drawn in bold, so it is measured in bold: it must not run into the next column)
-    captions = [[sum((_wrap(probe, t, bold if i == 0 else font, col_w) for i, t in enumerate(_caption(c, r))), [])
-                 for c in r["cells"]] for r in rows]
+    # (the first text is drawn in bold, so it is measured in bold: it must not run into the next column)
+    wrapped = [[[_wrap(probe, t, bold if i == 0 else font, col_w) for i, t in enumerate(_caption(c, r))]
+                for c in r["cells"]] for r in rows]
+    captions = [[sum(parts, []) for parts in row] for row in wrapped]
     cap_lines = max(CAPTION_LINES, max(len(c) for row in captions for c in row))
     row_h = crop + 4 + cap_lines * line_h
     first = entries[0]
@@ -309,13 +310,13 @@ def _draw(rows: list[dict], entries: list[dict], classical: list, crop: int) -> 
     for r, (row, caps) in enumerate(zip(rows, captions)):
         y = top + r * (row_h + GAP)
         for c, (cell, lines) in enumerate(zip(row["cells"], caps)):
+            n_bold = len(wrapped[r][c][0])
             x = MARGIN + c * (col_w + GAP)
             tile = np.ascontiguousarray(cell["tile"])
             tx = x + (col_w - tile.shape[1]) // 2
             sheet.paste(Image.fromarray(tile), (tx, y))
             cell["tile_xy"] = [tx, y]
             colour = (170, 0, 0) if cell.get("smallest_possible") or cell.get("below_target") else "black"
-            n_bold = len(_wrap(probe, _caption(cell, row)[0], bold, col_w))
             for k, line in enumerate(lines):
                 draw.text((x, y + crop + 4 + k * line_h), line, font=bold if k < n_bold else font,
                           fill=colour if k == len(lines) - 1 and colour != "black" else "black")
@@ -343,14 +344,11 @@ def main_command(
 ) -> None:
     import torch
     torch.set_num_threads(threads)
-    if channels:
-        entries = [{"label": f"gzc {model} b{bits} C{c}", "model": model, "bits": bits, "options": {"channels": c}}
-                   for c in channels]
-    else:
-        entries = [{"label": f"gzc {model} b{bits}", "model": model, "bits": bits, "options": None}]
-    for other in also or []:
-        entries.append({**entries[0], "label": entries[0]["label"].replace(f"gzc {model} ", f"gzc {other} ", 1),
-                        "model": other})
+    def entry(name: str, c: Optional[int]) -> dict:
+        return {"label": f"gzc {name} b{bits}" + (f" C{c}" if c else ""), "model": name, "bits": bits,
+                "options": {"channels": c} if c else None}
+    counts = channels or [None]
+    entries = [entry(model, c) for c in counts] + [entry(other, counts[0]) for other in also or []]
     result = build_sheet(entries, images, out, crop=crop)
     print(f"wrote {out / 'sheet.png'} and {out / 'sheet.json'} in {result['meta']['seconds']} s")
 
