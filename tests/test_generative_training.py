@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
@@ -52,3 +53,33 @@ def test_train_then_decoder_only_with_the_other_discriminator(tmp_path, capsys):
     assert d_in != d_out                         # the conditional one also takes the 16 code channels
     changed = [k for k in state["model"] if not torch.equal(state["model"][k], after["model"][k])]
     assert changed and all(k.startswith(("expand.", "synthesis.")) for k in changed), changed
+
+
+def test_start_from_a_shipped_model_with_the_five_scale_loss(tmp_path, capsys):
+    """A run can start from a shipped .safetensors (its networks and float prior; a fresh
+    discriminator) and train against the benchmark's five-scale MS-SSIM on 176-pixel crops."""
+    from safetensors.torch import load_file
+
+    _images(tmp_path / "train", 2, 336, 3)     # ≥ 176 after resizing by 0.6 and 0.7
+    _images(tmp_path / "val", 2, 336, 4)
+    shipped = ROOT / "weights" / "ae-generative-v1.safetensors"
+    cfg = _config(tmp_path, steps=1, gan_start=0, start_from=str(shipped), msssim_scales=5)
+    cfg.crop = 176
+    run = tmp_path / "from-shipped"
+    train(run, cfg)
+    assert "started from shipped model" in capsys.readouterr().out
+    tensors = load_file(str(shipped))
+    model = torch.load(run / "checkpoint.pt", weights_only=False)["model"]
+    assert set(model) == {k for k in tensors if not k.startswith("entropy_table_")}
+    assert not torch.equal(model["analysis.0.weight"], tensors["analysis.0.weight"])   # it trained a step
+    assert (model["analysis.0.weight"] - tensors["analysis.0.weight"]).abs().max() < 1e-3  # from there
+
+    cfg.crop = 128
+    with pytest.raises(ValueError, match="176"):
+        train(tmp_path / "too-small", cfg)
+
+
+def test_crops_larger_than_every_image_are_a_clear_error():
+    from gzc.codec.autoencoder.dataset import CropSampler
+    with pytest.raises(ValueError, match="at least 192"):
+        CropSampler([torch.zeros(3, 160, 240, dtype=torch.uint8)], 192, 0)

@@ -18,7 +18,7 @@ from gzc.codec.codec import decode_bytes, encode_pixels
 from gzc.codec.latent_search import projection
 from gzc.codec.latent_search.backend import BITS, LatentSearchBackend
 from gzc.codec.latent_search.export import gaussian_table, pack
-from gzc.codec.latent_search.losses import LOSSES, distortion, ms_ssim, ssim
+from gzc.codec.latent_search.losses import LOSSES, distortion, ms_ssim, ms_ssim5, ssim
 from gzc.codec.latent_search.networks import Encoder, Generator, GeneratorConfig
 from gzc.codec.latent_search.quantize import QUANTIZERS, dequantize, levels, quantize, symbol_bounds
 from gzc.codec.latent_search.search import TorchQuantizer, search_latent
@@ -131,6 +131,22 @@ def test_ssim_matches_pytorch_msssim():
     x = torch.rand(2, 3, 64, 64)
     y = (x + 0.1 * torch.randn_like(x)).clamp(0, 1)
     torch.testing.assert_close(ssim(x, y), pytorch_msssim.ssim(x, y, data_range=1, size_average=False))
+
+
+def test_five_scale_ms_ssim_is_the_benchmark_metric():
+    """ms_ssim5 (what a generative model can be trained on) equals pytorch-msssim's MS-SSIM,
+    odd sizes included, and keeps gradients."""
+    pytorch_msssim = pytest.importorskip("pytorch_msssim")
+    torch.manual_seed(3)
+    for shape in ((2, 3, 192, 192), (1, 3, 177, 243)):
+        x = torch.rand(shape)
+        y = (x + 0.08 * torch.randn_like(x)).clamp(0, 1).requires_grad_(True)
+        value = ms_ssim5(y, x)
+        torch.testing.assert_close(value, pytorch_msssim.ms_ssim(y, x, data_range=1, size_average=False))
+        value.sum().backward()
+        assert torch.isfinite(y.grad).all() and y.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="161"):
+        ms_ssim5(torch.rand(1, 3, 128, 256), torch.rand(1, 3, 128, 256))
 
 
 @pytest.mark.parametrize("loss", LOSSES)

@@ -63,13 +63,18 @@ def train_generative(
                               help="MSE-trained autoencoder whose transforms start the run"),
     c: int = typer.Option(16, help="bottleneck channels (the largest rate point)"),
     lr: float = typer.Option(2e-4, help="peak learning rate (cosine decay to a tenth of --lr)"),
-    start_from: Optional[Path] = typer.Option(None, help="start model and discriminator from this finished "
-                                              "run's checkpoint.pt instead of --init"),
+    start_from: Optional[Path] = typer.Option(None, help="start from this finished run's checkpoint.pt "
+                                              "(model and discriminator) or a shipped model's .safetensors "
+                                              "(model; fresh discriminator) instead of --init"),
     decoder_only: bool = typer.Option(False, help="train only the decoder (the codes stay as they are)"),
     conditional: bool = typer.Option(True, help="the discriminator also sees the code (VAE-GAN/HiFiC); "
                                      "--no-conditional: it sees only the image (Agustsson et al. 2018)"),
     mse_weight: float = typer.Option(130.0, help="distortion: weight of MSE (images in [0, 1])"),
     msssim_weight: float = typer.Option(2.0, help="distortion: weight of 1 − MS-SSIM"),
+    msssim_scales: int = typer.Option(3, help="MS-SSIM in the loss: 3 = three-scale proxy (any crop), "
+                                      "5 = the benchmark's five-scale MS-SSIM (--crop ≥ 176)"),
+    crop: int = typer.Option(128, help="crop side in pixels"),
+    batch: int = typer.Option(8, help="crops per batch"),
     rate_weight: float = typer.Option(1.0, help="weight of the rate (bits per pixel)"),
     warmup: int = typer.Option(100, help="learning-rate warm-up steps"),
     threads: int = typer.Option(2, help="torch threads"),
@@ -81,6 +86,7 @@ def train_generative(
                                 channels=channels, lr=lr, lr_final=lr / 10, threads=threads,
                                 start_from=str(start_from or ""), decoder_only=decoder_only,
                                 conditional=conditional, mse_weight=mse_weight, msssim_weight=msssim_weight,
+                                msssim_scales=msssim_scales, crop=crop, batch=batch,
                                 rate_weight=rate_weight, warmup=warmup))
 
 
@@ -105,7 +111,7 @@ def export_autoencoder(
         "data": state["config"]["data"],
         "validation": state["config"]["val"],
         "crops": f"{state['config']['crop']}x{state['config']['crop']}, batch {state['config']['batch']}, "
-                 "BSDS500 resized by 0.5/0.6/0.7 (Lanczos), random flips",
+                 "BSDS500 resized by 0.5/0.6/0.7 (Lanczos; the sizes at least as large as the crop), random flips",
         "steps": state["step"],
         "wall_time_hours": round(state["elapsed"] / 3600, 2),
         "hardware": "2 CPU cores (no GPU)",
@@ -127,7 +133,8 @@ def _generative_command(run: Path, cfg: dict) -> str:
                f"--gan-weight {cfg['gan_weight']} --lr {cfg['lr']}")
     if cfg.get("start_from"):
         command += f" --start-from {cfg['start_from']}"
-    for key in ("mse_weight", "msssim_weight", "rate_weight", "warmup"):   # only where the run differs
+    for key in ("mse_weight", "msssim_weight", "msssim_scales", "crop", "batch", "rate_weight", "warmup"):
+        # only where the run differs
         if key in cfg and cfg[key] != getattr(default, key):
             command += f" --{key.replace('_', '-')} {cfg[key]}"
     if not cfg.get("conditional", True):

@@ -41,6 +41,8 @@ class CropSampler:
 
     def __init__(self, images: list[torch.Tensor], crop: int, seed: int):
         self.images = [im for im in images if im.shape[1] >= crop and im.shape[2] >= crop]
+        if not self.images:
+            raise ValueError(f"no training image (after resizing) is at least {crop}×{crop} pixels")
         self.crop = crop
         self.rng = np.random.default_rng(seed)
 

@@ -41,7 +41,7 @@ import torch
 from safetensors.torch import load_file
 
 from ..adversarial import MultiScaleDiscriminator, ls_fake, ls_real
-from ..latent_search.losses import ms_ssim
+from ..latent_search.losses import ms_ssim, ms_ssim5
 from ..training_log import log_progress
 from .dataset import CropSampler, list_images, load_scaled, validation_set
 from .model import AutoencoderModel, ModelConfig
@@ -76,6 +76,7 @@ class GenerativeConfig:
     channels: tuple = (2, 4, 8, 16)
     mse_weight: float = 130.0      # ≈ λ·255² with λ = 0.002
     msssim_weight: float = 2.0
+    msssim_scales: int = 3         # 3: the 7×7-window proxy (crops ≥ 64); 5: the benchmark's MS-SSIM (crops ≥ 176)
     rate_weight: float = 1.0
     gan_weight: float = 0.08
     d_width: int = 32
@@ -87,7 +88,8 @@ class GenerativeConfig:
     log_every: int = 50
     checkpoint_every: int = 250
     validate_every: int = 1000
-    start_from: str = ""        # a finished run's checkpoint: start the model (and, same variant, discriminator) from it
+    start_from: str = ""        # a finished run's checkpoint.pt (model and, same variant, discriminator) or a
+                                # shipped model's .safetensors (model only) to start from
     decoder_only: bool = False  # train only the decoder (expansion + synthesis): codes stay as they are
 
     def model_config(self) -> ModelConfig:
@@ -175,6 +177,8 @@ def validate(model: AutoencoderModel, images: torch.Tensor, cfg: GenerativeConfi
 
 
 def train(run_dir: Path, cfg: GenerativeConfig) -> Path:
+    if cfg.msssim_scales not in (3, 5) or (cfg.msssim_scales == 5 and cfg.crop < 176):
+        raise ValueError("msssim_scales is 3, or 5 with crops of at least 176 pixels")
     run_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
@@ -215,6 +219,11 @@ def train(run_dir: Path, cfg: GenerativeConfig) -> Path:
             with open(run_dir / "history.jsonl", "a") as f:
                 f.write(json.dumps({"step": step, "changed": changed}) + "\n")
         print(f"resumed from step {step} ({elapsed / 60:.1f} min trained); changed {changed}", flush=True)
+    elif cfg.start_from.endswith(".safetensors"):
+        # a shipped model (the float prior ships with it): its networks, a fresh discriminator
+        tensors = load_file(cfg.start_from)
+        model.load_state_dict({k: v for k, v in tensors.items() if not k.startswith("entropy_table_")})
+        print(f"started from shipped model {cfg.start_from}, fresh discriminator", flush=True)
     elif cfg.start_from:
         state = torch.load(cfg.start_from, weights_only=False)   # our own checkpoint, as above
         model.load_state_dict(state["model"])
@@ -242,7 +251,7 @@ def train(run_dir: Path, cfg: GenerativeConfig) -> Path:
         x = sampler.batch(cfg.batch)
         x_hat, total_bits, y_hat = model.forward_with_latent(x, bits, coded)
         mse = torch.mean((x_hat - x) ** 2)
-        msssim = ms_ssim(x_hat.clamp(0, 1), x).mean()
+        msssim = (ms_ssim5 if cfg.msssim_scales == 5 else ms_ssim)(x_hat.clamp(0, 1), x).mean()
         bpp = total_bits.mean() / (x.shape[2] * x.shape[3])
         loss = cfg.mse_weight * mse + cfg.msssim_weight * (1 - msssim) + cfg.rate_weight * bpp
         code = y_hat.detach()
