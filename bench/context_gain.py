@@ -1,0 +1,132 @@
+"""How many bits would a spatial + channel context model save over the factorized prior?
+
+A measurement for planning, not a coder: it fits count-based tables on the
+latents of BSDS500 training images and prices the latents of other images
+(BSDS500 val, Kodak) with them, in ideal bits (−log2 p), for two models of
+the same data:
+
+* **factorized** — one table per channel (what the format codes today), fitted
+  by counting, so both sides are priced the same way;
+* **context** — the checkerboard + channel context of He et al. 2021 and
+  Minnen & Singh 2020, reduced to integers so a decoder could reproduce it
+  exactly: channel c is coded in two passes, first the "anchor" positions
+  ((i + j) even), then the others. An anchor's table is picked by
+  u = min(3, ⌊2·mean |s| of channels < c at (i, j)⌋); a non-anchor's by u and
+  v = min(4, sum of |s| over its 4 neighbours in channel c, all anchors).
+  24 tables per channel.
+
+The tables are fitted on the model's *existing* latents; a model trained
+jointly with such a context would do better, which is the point of asking.
+Run: ``python bench/context_gain.py --model ae-generative-msssim-v2``
+(writes ``bench/results/context_gain.json``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from gzc.codec.registry import available_models, load_backend
+
+U, V = 4, 5                       # channel-context and neighbour-context buckets
+CONTEXTS = U + U * V              # anchors: U tables; non-anchors: U·V tables
+
+
+def latents(backend, paths: list[Path], bits: int) -> list[np.ndarray]:
+    """int64 symbols (C, H/16, W/16) of each image, cropped to multiples of 16."""
+    out = []
+    for path in paths:
+        im = np.asarray(Image.open(path).convert("RGB"))
+        h, w = im.shape[0] // 16 * 16, im.shape[1] // 16 * 16
+        x = torch.from_numpy(im[:h, :w].copy()).permute(2, 0, 1)[None].float() / 255
+        with torch.inference_mode():
+            out.append(backend.model.analyse(x, bits)[0].numpy().astype(np.int64))
+    return out
+
+
+def context_index(s: np.ndarray, c: int) -> np.ndarray:
+    """(H, W) table index of every element of channel c (see the module docstring)."""
+    a = np.abs(s)
+    h, w = s.shape[1:]
+    u = np.zeros((h, w), np.int64) if c == 0 else np.minimum(a[:c].sum(0) * 2 // c, U - 1)
+    p = np.pad(a[c], 1)
+    v = np.minimum(p[:-2, 1:-1] + p[2:, 1:-1] + p[1:-1, :-2] + p[1:-1, 2:], V - 1)
+    anchor = (np.add.outer(np.arange(h), np.arange(w)) % 2) == 0
+    return np.where(anchor, u, U + u * V + v)
+
+
+def fit(train: list[np.ndarray], channels: int, levels: int, offset: int):
+    """Per channel: factorized pmf (levels,) and context pmfs (CONTEXTS, levels), add-½ smoothed."""
+    tables = []
+    for c in range(channels):
+        counts = np.full((CONTEXTS, levels), 0.5)
+        for s in train:
+            np.add.at(counts, (context_index(s, c).ravel(), s[c].ravel() + offset), 1)
+        marginal = counts.sum(0)
+        tables.append((marginal / marginal.sum(), counts / counts.sum(1, keepdims=True)))
+    return tables
+
+
+def price(s: np.ndarray, tables, channels: int, offset: int) -> tuple[float, float]:
+    """Ideal bits of the first ``channels`` channels of one latent: (factorized, context)."""
+    fact = ctx = 0.0
+    for c in range(channels):
+        marginal, conditional = tables[c]
+        v = s[c].ravel() + offset
+        fact -= np.log2(marginal[v]).sum()
+        ctx -= np.log2(conditional[context_index(s, c).ravel(), v]).sum()
+    return fact, ctx
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--model", default="ae-generative-msssim-v2")
+    ap.add_argument("--bits", type=int, default=3)
+    ap.add_argument("--channels", type=int, nargs="+", default=[8, 16])
+    ap.add_argument("--train", type=Path, default=Path("../shared/data/bsds500/train"))
+    ap.add_argument("--train-count", type=int, default=100)
+    ap.add_argument("--eval", type=Path, nargs="+",
+                    default=[Path("../shared/data/bsds500/val"), Path("../shared/data/kodak")])
+    ap.add_argument("--out", type=Path, default=Path("bench/results/context_gain.json"))
+    args = ap.parse_args()
+    torch.set_num_threads(2)
+    info = next(m for m in available_models() if m.name == args.model)
+    backend = load_backend(info)
+    levels, offset = 1 << args.bits, 1 << (args.bits - 1)
+    image_types = {".jpg", ".jpeg", ".png"}
+    train_paths = sorted(p for p in args.train.iterdir() if p.suffix.lower() in image_types)[:args.train_count]
+    train = latents(backend, train_paths, args.bits)
+    tables = fit(train, max(args.channels), levels, offset)
+    result = {"model": args.model, "model_id": info.model_id.hex(), "bits": args.bits,
+              "fitted_on": f"{args.train} (first {len(train)})",
+              "unit": "ideal bits (-log2 p) of the latent, no header; bpp over the image's pixels", "sets": {}}
+    for folder in args.eval:
+        paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in image_types)
+        lat = latents(backend, paths, args.bits)
+        pixels = [s.shape[1] * s.shape[2] * 256 for s in lat]
+        sets = {}
+        for channels in args.channels:
+            rows = [price(s, tables, channels, offset) for s in lat]
+            fact = np.array([r[0] for r in rows]) / pixels
+            ctx = np.array([r[1] for r in rows]) / pixels
+            saving = 1 - ctx / fact
+            sets[f"c{channels}b{args.bits}"] = {
+                "images": len(lat), "factorized_bpp": round(float(fact.mean()), 4),
+                "context_bpp": round(float(ctx.mean()), 4),
+                "saving_mean": round(float(1 - ctx.sum() / fact.sum()), 4),
+                "saving_range": [round(float(saving.min()), 4), round(float(saving.max()), 4)],
+                "per_image": {p.name: round(float(x), 4) for p, x in zip(paths, saving)}}
+            print(f"{folder} c{channels}b{args.bits}: {fact.mean():.4f} -> {ctx.mean():.4f} bpp "
+                  f"({100 * (1 - ctx.sum() / fact.sum()):.1f} % saved, per image "
+                  f"{100 * saving.min():.1f}–{100 * saving.max():.1f} %)", flush=True)
+        result["sets"][str(folder)] = sets
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
