@@ -80,7 +80,7 @@ def ms_ssim5(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         s, cs = _ssim_terms(x, y, g, dims=(2, 3))
         values.append(torch.relu(s if level == len(WANG_WEIGHTS) - 1 else cs))
         if level < len(WANG_WEIGHTS) - 1:
-            pad = [s % 2 for s in x.shape[2:]]
+            pad = [side % 2 for side in x.shape[2:]]        # as pytorch-msssim: odd sides padded
             x, y = F.avg_pool2d(x, 2, padding=pad), F.avg_pool2d(y, 2, padding=pad)
     stacked = torch.stack(values, dim=0).clamp_min(1e-6)          # (scales, N, C)
     return torch.prod(stacked ** WANG_WEIGHTS.to(stacked).view(-1, 1, 1), dim=0).mean(dim=1)
