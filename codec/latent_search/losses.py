@@ -49,16 +49,29 @@ def ssim(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return _ssim_terms(x, y, _window(11, 1.5))[0]
 
 
-def ms_ssim(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    g = _window(7, 1.5)
+def _multi_scale(x: torch.Tensor, y: torch.Tensor, weights: torch.Tensor, window: int,
+                 per_channel: bool, pad_odd: bool) -> torch.Tensor:
+    """Wang et al.'s product over scales: contrast-structure at every scale but the last,
+    full SSIM at the last, each raised to its exponent in ``weights``. ``per_channel``
+    takes the product per colour channel and then averages (pytorch-msssim's order);
+    ``pad_odd`` pads odd sides before halving (pytorch-msssim) instead of dropping them."""
+    g = _window(window, 1.5)
+    dims = (2, 3) if per_channel else (1, 2, 3)
     values = []
-    for level in range(len(MS_WEIGHTS)):
-        s, cs = _ssim_terms(x, y, g)
-        values.append(s if level == len(MS_WEIGHTS) - 1 else cs)
-        if level < len(MS_WEIGHTS) - 1:
-            x, y = F.avg_pool2d(x, 2), F.avg_pool2d(y, 2)
-    stacked = torch.stack(values, dim=1).clamp_min(1e-6)   # cs can be ≤ 0 for wild candidates
-    return torch.prod(stacked ** MS_WEIGHTS.to(stacked), dim=1)
+    for level in range(len(weights)):
+        s, cs = _ssim_terms(x, y, g, dims)
+        values.append(s if level == len(weights) - 1 else cs)
+        if level < len(weights) - 1:
+            pad = [side % 2 for side in x.shape[2:]] if pad_odd else 0
+            x, y = F.avg_pool2d(x, 2, padding=pad), F.avg_pool2d(y, 2, padding=pad)
+    stacked = torch.stack(values, dim=0).clamp_min(1e-6)   # cs can be ≤ 0 for wild candidates
+    exponents = weights.to(stacked).view(-1, *[1] * (stacked.dim() - 1))
+    value = torch.prod(stacked ** exponents, dim=0)         # (N,) or (N, C)
+    return value.mean(dim=1) if per_channel else value
+
+
+def ms_ssim(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return _multi_scale(x, y, MS_WEIGHTS, 7, per_channel=False, pad_odd=False)
 
 
 WANG_WEIGHTS = torch.tensor([0.0448, 0.2856, 0.3001, 0.2363, 0.1333])
@@ -74,16 +87,7 @@ def ms_ssim5(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """
     if min(x.shape[-2:]) < 161:
         raise ValueError("five-scale MS-SSIM needs images of at least 161 pixels a side")
-    g = _window(11, 1.5)
-    values = []
-    for level in range(len(WANG_WEIGHTS)):
-        s, cs = _ssim_terms(x, y, g, dims=(2, 3))
-        values.append(torch.relu(s if level == len(WANG_WEIGHTS) - 1 else cs))
-        if level < len(WANG_WEIGHTS) - 1:
-            pad = [side % 2 for side in x.shape[2:]]        # as pytorch-msssim: odd sides padded
-            x, y = F.avg_pool2d(x, 2, padding=pad), F.avg_pool2d(y, 2, padding=pad)
-    stacked = torch.stack(values, dim=0).clamp_min(1e-6)          # (scales, N, C)
-    return torch.prod(stacked ** WANG_WEIGHTS.to(stacked).view(-1, 1, 1), dim=0).mean(dim=1)
+    return _multi_scale(x, y, WANG_WEIGHTS, 11, per_channel=True, pad_odd=True)
 
 
 def distortion(name: str, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
