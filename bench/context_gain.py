@@ -71,15 +71,14 @@ def fit(train: list[np.ndarray], channels: int, levels: int, offset: int):
     return tables
 
 
-def price(s: np.ndarray, tables, channels: int, offset: int) -> tuple[float, float]:
-    """Ideal bits of the first ``channels`` channels of one latent: (factorized, context)."""
-    fact = ctx = 0.0
-    for c in range(channels):
-        marginal, conditional = tables[c]
+def price(s: np.ndarray, tables, offset: int) -> np.ndarray:
+    """Ideal bits of each channel of one latent, (channels, 2): factorized, context. The
+    first C′ rows summed price a file of C′ channels (a channel's context uses only lower ones)."""
+    bits = np.zeros((len(tables), 2))
+    for c, (marginal, conditional) in enumerate(tables):
         v = s[c].ravel() + offset
-        fact -= np.log2(marginal[v]).sum()
-        ctx -= np.log2(conditional[context_index(s, c).ravel(), v]).sum()
-    return fact, ctx
+        bits[c] = -np.log2(marginal[v]).sum(), -np.log2(conditional[context_index(s, c).ravel(), v]).sum()
+    return bits
 
 
 def main() -> None:
@@ -107,12 +106,11 @@ def main() -> None:
     for folder in args.eval:
         paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in image_types)
         lat = latents(backend, paths, args.bits)
-        pixels = [s.shape[1] * s.shape[2] * 256 for s in lat]
+        pixels = np.array([s.shape[1] * s.shape[2] * 256 for s in lat])
+        bits = np.stack([price(s, tables, offset) for s in lat])       # (images, channels, 2)
         sets = {}
         for channels in args.channels:
-            rows = [price(s, tables, channels, offset) for s in lat]
-            fact = np.array([r[0] for r in rows]) / pixels
-            ctx = np.array([r[1] for r in rows]) / pixels
+            fact, ctx = (bits[:, :channels].sum(axis=1) / pixels[:, None]).T
             saving = 1 - ctx / fact
             sets[f"c{channels}b{args.bits}"] = {
                 "images": len(lat), "factorized_bpp": round(float(fact.mean()), 4),
