@@ -32,6 +32,13 @@ class EntropyTables:
     offset: int
 
 
+@dataclass(frozen=True)
+class ContextTables:
+    """Coder 3's tables: (C, CONTEXTS, n) integers, over the alphabet ``offset … offset+n-1``."""
+    tables: np.ndarray
+    offset: int
+
+
 class Backend(ABC):
     #: container backend code (formats.BACKEND_*)
     kind: int
@@ -57,6 +64,10 @@ class Backend(ABC):
 
     def entropy_tables(self, bits: int) -> EntropyTables | None:
         """Tables for the range coder, or None if the backend has no learned prior."""
+        return None
+
+    def context_tables(self, bits: int) -> ContextTables | None:
+        """Tables for coder 3 (context-selected), or None if the model has no context prior."""
         return None
 
     def configure(self, options: Mapping[str, Any]) -> tuple["Backend", tuple[Chunk, ...]]:

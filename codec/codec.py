@@ -15,10 +15,10 @@ from typing import Any, Mapping
 import numpy as np
 
 from .. import formats
-from ..formats import CODER_NAMES, CODER_RANGE, COLOR_GRAY, COLOR_RGB, GzcFile
+from ..formats import CODER_NAMES, CODER_RANGE, CODER_RANGE_CONTEXT, COLOR_GRAY, COLOR_RGB, GzcFile
 from ..weights import WEIGHTS_DIR
 from .backend import Backend, CorruptPayloadError, UnsupportedSettingError
-from .entropy import elias_gamma, range_coder
+from .entropy import context_coder, elias_gamma, range_coder
 from .imageio import DEFAULT_MAX_PIXELS  # the one limit for encoder and decoder
 from .registry import find_by_id, find_model, load_backend
 
@@ -63,12 +63,21 @@ def encode_with(backend: Backend, rgb: np.ndarray, *, color: int = COLOR_RGB, bi
     backend, chunks = backend.configure(options or {})
     bits = backend.default_bits if bits is None else bits
     backend.check_bits(bits)
+    coder = resolve_coder(backend, bits, coder)
     height, width = rgb.shape[:2]
     symbols = backend.analyse(rgb, bits)
     return formats.write(GzcFile(width=width, height=height, color=color, backend=backend.kind,
                                  model_id=backend.model_id, bits=bits, coder=CODERS[coder],
                                  latent_shape=tuple(int(d) for d in symbols.shape),
                                  payload=encode_payload(symbols, backend, bits, coder), chunks=chunks))
+
+
+def resolve_coder(backend: Backend, bits: int, coder: str) -> str:
+    """``range`` means the model's range coder: coder 3 (context tables) for a model that
+    has a context prior, coder 1 (per-channel tables) otherwise."""
+    if coder == "range" and backend.context_tables(bits) is not None:
+        return CODER_NAMES[CODER_RANGE_CONTEXT]
+    return coder
 
 
 def encode_payload(symbols: np.ndarray, backend: Backend, bits: int, coder: str) -> bytes:
@@ -80,8 +89,14 @@ def encode_payload(symbols: np.ndarray, backend: Backend, bits: int, coder: str)
     if CODERS[coder] == CODER_RANGE:
         tables = backend.entropy_tables(bits)
         if tables is None:
-            raise UnsupportedSettingError(f"model {backend.name} has no learned prior: use --coder elias-gamma")
+            raise UnsupportedSettingError(f"model {backend.name} has no per-channel tables: use --coder "
+                                          f"{'range' if backend.context_tables(bits) else 'elias-gamma'}")
         return range_coder.encode(symbols, tables.tables, tables.offset, coded)
+    if CODERS[coder] == CODER_RANGE_CONTEXT:
+        context = backend.context_tables(bits)
+        if context is None:
+            raise UnsupportedSettingError(f"model {backend.name} has no context prior: use --coder range")
+        return context_coder.encode(symbols, context.tables, context.offset, coded)
     return elias_gamma.encode(symbols if coded is None else symbols[coded])
 
 
@@ -163,6 +178,11 @@ def _decode_payload(header: GzcFile, backend: Backend) -> np.ndarray:
             if tables is None:
                 raise CorruptPayloadError(f"model {backend.name} has no learned prior for a range-coded payload")
             symbols = range_coder.decode(header.payload, shape, tables.tables, tables.offset, coded)
+        elif header.coder == CODER_RANGE_CONTEXT:
+            context = backend.context_tables(header.bits)
+            if context is None:
+                raise CorruptPayloadError(f"model {backend.name} has no context prior for a coder-3 payload")
+            symbols = context_coder.decode(header.payload, shape, context.tables, context.offset, coded)
         elif coded is None:
             symbols = elias_gamma.decode(header.payload, int(np.prod(shape))).reshape(shape)
         else:

@@ -16,7 +16,7 @@ from .varint import decode_varint, encode_varint
 
 MAGIC = b"\x89GZC"
 VERSION_MAJOR = 1
-VERSION_MINOR = 2
+VERSION_MINOR = 3
 MAX_SIDE = 1 << 24          # widths/heights above 16,777,216 are malformed
 MAX_LATENT_RANK = 4
 MAX_CHUNKS = 64
@@ -31,7 +31,8 @@ BACKEND_NAMES = {BACKEND_AUTOENCODER: "autoencoder", BACKEND_LATENT_SEARCH: "lat
 
 CODER_RANGE = 1         # range coder with per-channel integer frequency tables
 CODER_ELIAS_GAMMA = 2   # signed (zig-zag) Elias-gamma code, no model
-CODER_NAMES = {CODER_RANGE: "range", CODER_ELIAS_GAMMA: "elias-gamma"}
+CODER_RANGE_CONTEXT = 3 # range coder, tables chosen per element by a checkerboard + channel context
+CODER_NAMES = {CODER_RANGE: "range", CODER_ELIAS_GAMMA: "elias-gamma", CODER_RANGE_CONTEXT: "range-context"}
 
 MODEL_ID_BYTES = 8
 

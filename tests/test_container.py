@@ -31,7 +31,7 @@ def test_round_trip_preserves_every_field():
 
 def test_header_layout_matches_spec():
     data = formats.write(sample(payload=b"\xAA\xBB"))
-    assert data[:4] == b"\x89GZC" and data[4] == 0x12 and data[5] == formats.COLOR_RGB
+    assert data[:4] == b"\x89GZC" and data[4] == 0x13 and data[5] == formats.COLOR_RGB
     assert data[6:8] == b"\x80\x06" and data[8:10] == b"\x80\x04"  # 768, 512 as varints
     assert data[10] == 1 and data[11:19] == bytes(range(8)) and data[19] == 6 and data[20] == 1
     assert data[21] == 3 and data[22:26] == b"\xa0\x01\x20\x30"       # rank 3: 160, 32, 48
@@ -109,8 +109,8 @@ def test_newer_major_version_refused_newer_minor_accepted():
     data[4] = 0x20
     with pytest.raises(formats.UnsupportedVersionError, match="2.0"):
         formats.read(with_crc(bytes(data[:-4])))
-    data[4] = 0x13
-    assert formats.read(with_crc(bytes(data[:-4]))).version == (1, 3)
+    data[4] = 0x1F
+    assert formats.read(with_crc(bytes(data[:-4]))).version == (1, 15)
 
 
 def test_unknown_ancillary_chunk_skipped_unknown_critical_refused():

@@ -83,3 +83,64 @@ def test_crops_larger_than_every_image_are_a_clear_error():
     from gzc.codec.autoencoder.dataset import CropSampler
     with pytest.raises(ValueError, match="at least 192"):
         CropSampler([torch.zeros(3, 160, 240, dtype=torch.uint8)], 192, 0)
+
+
+def test_context_model_trains_exports_and_codes_with_coder_3(tmp_path, photo):
+    """A context run starts from a factorized model (its densities seed every context),
+    exports (C, 24, n) tables, and files made with it use coder 3 and decode exactly."""
+    import dataclasses
+
+    from safetensors.torch import load_file
+
+    from gzc import formats
+    from gzc.codec import codec as core
+    from gzc.codec.autoencoder.export import export
+    from gzc.codec.autoencoder.generative_training import load_networks
+    from gzc.codec.autoencoder.model import AutoencoderModel
+    from gzc.codec.backend import CorruptPayloadError, UnsupportedSettingError
+    from gzc.codec.registry import find_model, load_backend
+    from conftest import load_reference_decoder
+
+    shipped = ROOT / "weights" / "ae-generative-v1.safetensors"
+    cfg = _config(tmp_path, steps=1, gan_start=0, start_from=str(shipped), context=1)
+    factorized = AutoencoderModel(dataclasses.replace(cfg, context=0).model_config())
+    contextual = AutoencoderModel(cfg.model_config())
+    tensors = {k: v for k, v in load_file(str(shipped)).items() if not k.startswith("entropy_")}
+    factorized.load_state_dict(tensors)
+    load_networks(contextual, tensors)
+    y = torch.randn(2, 16, 5, 6)
+    symbols = torch.randint(-4, 4, (2, 16, 5, 6))
+    assert torch.allclose(contextual.likelihood(y, 3, symbols), factorized.likelihood(y, 3, symbols))
+
+    _images(tmp_path / "train", 2, 160, 5)
+    _images(tmp_path / "val", 2, 336, 6)
+    run = tmp_path / "context"
+    train(run, cfg)
+    weights = tmp_path / "weights"
+    for f in (ROOT / "weights").glob("ae-generative-v1.*"):
+        (weights / f.name).parent.mkdir(exist_ok=True)
+        (weights / f.name).write_bytes(f.read_bytes())
+    export(run / "checkpoint.pt", "ctx-test", weights, {"note": "test"})
+    backend = load_backend(find_model("ctx-test", weights))
+    assert backend.entropy_tables(3) is None and backend.context_tables(3).tables.shape == (16, 24, 8)
+
+    data = core.encode_pixels(photo, model="ctx-test", bits=3, options={"channels": 8}, weights_dir=weights)
+    header = formats.read(data)
+    assert header.coder == formats.CODER_RANGE_CONTEXT and header.version == (1, 3)
+    symbols = core._decode_payload(header, backend.for_file(header))
+    assert np.array_equal(symbols, backend.for_file(header).analyse(photo, 3))
+    tables = backend.context_tables(3)
+    assert load_reference_decoder().decode_latent_context(header.payload, header.latent_shape,
+                                                          tables.tables.tolist(), tables.offset) \
+        == symbols.ravel().tolist()
+    assert core.decode_bytes(data, weights_dir=weights).pixels.shape == photo.shape
+
+    with pytest.raises(UnsupportedSettingError, match="no per-channel tables"):
+        core.encode_payload(symbols, backend.for_file(header), 3, "range")      # coder 1 by name
+    with pytest.raises(UnsupportedSettingError, match="no context prior"):
+        core.encode_pixels(photo, model="ae-generative-v1", bits=3, coder="range-context", weights_dir=weights)
+    # a coder-3 payload under a model without context tables is corrupt, not a crash
+    other = load_backend(find_model("ae-generative-v1", weights))
+    forged = formats.write(dataclasses.replace(header, model_id=other.model_id))
+    with pytest.raises(CorruptPayloadError, match="no context prior"):
+        core.decode_bytes(forged, weights_dir=weights)

@@ -63,7 +63,8 @@ def encode(
     roi_background: Optional[int] = typer.Option(None, "--roi-background", help="with --roi: channels coded "
                                                  "outside the region (0 = none, the decoder invents it; "
                                                  "default: the model's smallest rate point)"),
-    coder: str = typer.Option("range", "--coder", help="entropy coder: range (learned prior) or elias-gamma"),
+    coder: str = typer.Option("range", "--coder", help="entropy coder: range (the model's learned prior: "
+                              "per-channel tables, or context tables if it has them), range-context, or elias-gamma"),
     target_size: Optional[int] = typer.Option(None, "--target-size", help="rate control: best quality whose "
                                               "file is at most this many bytes (instead of --bits)"),
     target_bpp: Optional[float] = typer.Option(None, "--target-bpp", help="rate control: best quality at "
@@ -107,7 +108,7 @@ def encode(
             pixels = h.width * h.height
             print(f"{infile or '-'} -> {target or '-'}: {h.width}x{h.height}, {len(encoded)} bytes, "
                   f"{len(encoded) * 8 / pixels:.4f} bpp, ratio {pixels * 3 / len(encoded):.1f}:1, "
-                  f"bits {h.bits}, coder {coder}, model {h.model_id.hex()}, {elapsed:.2f} s", file=sys.stderr)
+                  f"bits {h.bits}, coder {formats.CODER_NAMES[h.coder]}, model {h.model_id.hex()}, {elapsed:.2f} s", file=sys.stderr)
 
 
 def main() -> None:

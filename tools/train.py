@@ -77,6 +77,8 @@ def train_generative(
     batch: int = typer.Option(8, help="crops per batch"),
     rate_weight: float = typer.Option(1.0, help="weight of the rate (bits per pixel)"),
     warmup: int = typer.Option(100, help="learning-rate warm-up steps"),
+    context: bool = typer.Option(False, help="learn a context prior for coder 3 (checkerboard + channel "
+                                 "context, spec §6.3) instead of a factorized one"),
     threads: int = typer.Option(2, help="torch threads"),
 ) -> None:
     """Train a generative extreme-rate autoencoder (nested channel rate points, ROI-aware)."""
@@ -87,7 +89,7 @@ def train_generative(
                                 start_from=str(start_from or ""), decoder_only=decoder_only,
                                 conditional=conditional, mse_weight=mse_weight, msssim_weight=msssim_weight,
                                 msssim_scales=msssim_scales, crop=crop, batch=batch,
-                                rate_weight=rate_weight, warmup=warmup))
+                                rate_weight=rate_weight, warmup=warmup, context=int(context)))
 
 
 @app.command("export-autoencoder")
@@ -139,6 +141,8 @@ def _generative_command(run: Path, cfg: dict) -> str:
             command += f" --{key.replace('_', '-')} {cfg[key]}"
     if not cfg.get("conditional", True):
         command += " --no-conditional"
+    if cfg.get("context"):
+        command += " --context"
     return command + (" --decoder-only" if cfg.get("decoder_only") else "")
 
 

@@ -30,7 +30,8 @@ import torch
 from safetensors.torch import load as load_safetensors
 
 from ...formats import BACKEND_AUTOENCODER, CHUNK_ROIM, Chunk, GzcFile, RoiMap
-from ..backend import Backend, CorruptPayloadError, EntropyTables, UnsupportedSettingError
+from ..backend import Backend, ContextTables, CorruptPayloadError, EntropyTables, UnsupportedSettingError
+from ..entropy.context_coder import check_context_tables
 from ..entropy.tables import check_table
 from ..fixed_path import fixed_compute_path
 from ..registry import ModelError, ModelInfo, register_backend, safetensors_metadata
@@ -53,15 +54,21 @@ def table_key(bits: int) -> str:
     return f"entropy_table_b{bits}"
 
 
+def context_table_key(bits: int) -> str:
+    return f"entropy_context_table_b{bits}"
+
+
 class AutoencoderBackend(Backend):
     kind = BACKEND_AUTOENCODER
 
-    def __init__(self, model: AutoencoderModel, tables: dict[int, list[np.ndarray]], name: str, model_id: bytes):
+    def __init__(self, model: AutoencoderModel, tables: dict[int, list[np.ndarray]], name: str, model_id: bytes,
+                 context_tables: dict[int, np.ndarray] | None = None):
         self.model = model.eval().to(memory_format=torch.contiguous_format)
         self._tables = tables
+        self._context_tables = context_tables or {}
         self.name = name
         self.model_id = model_id
-        self.supported_bits = tuple(sorted(tables))
+        self.supported_bits = tuple(sorted(set(tables) | set(self._context_tables)))
         self.default_bits = 6 if 6 in tables else self.supported_bits[len(self.supported_bits) // 2]
         config = model.config
         self.channel_counts = config.channels                 # () unless generative
@@ -140,7 +147,13 @@ class AutoencoderBackend(Backend):
 
     def entropy_tables(self, bits: int) -> EntropyTables:
         self.check_bits(bits)
-        return EntropyTables(self._tables[bits], symbol_range(bits)[0])
+        return EntropyTables(self._tables[bits], symbol_range(bits)[0]) if bits in self._tables else None
+
+    def context_tables(self, bits: int) -> ContextTables | None:
+        self.check_bits(bits)
+        if bits not in self._context_tables:
+            return None
+        return ContextTables(self._context_tables[bits], symbol_range(bits)[0])
 
     @torch.inference_mode()
     def analyse(self, rgb: np.ndarray, bits: int) -> np.ndarray:
@@ -206,17 +219,22 @@ def load(info: ModelInfo, data: bytes) -> AutoencoderBackend:
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelError(f"model {info.name}: bad config in weights metadata ({exc})") from None
     model = AutoencoderModel(config)
-    state = {k: v for k, v in tensors.items() if not k.startswith("entropy_table_")}
+    state = {k: v for k, v in tensors.items() if not k.startswith("entropy_")}
     missing, unexpected = model.load_state_dict(state, strict=False)
     missing = [k for k in missing if not k.startswith("prior.")]  # the float prior is not shipped
     if missing or unexpected:
         raise ModelError(f"model {info.name}: weights do not fit the architecture "
                          f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
-    tables = {}
-    for b in config.bits:
-        if table_key(b) in tensors:
-            t = tensors[table_key(b)].numpy()
-            tables[b] = [check_table(row) for row in t]
-    if not tables:
+    tables, context_tables = {}, {}
+    try:
+        for b in config.bits:
+            if table_key(b) in tensors:
+                tables[b] = [check_table(row) for row in tensors[table_key(b)].numpy()]
+            if context_table_key(b) in tensors:
+                context_tables[b] = check_context_tables(tensors[context_table_key(b)].numpy(),
+                                                         config.latent_channels)
+    except ValueError as exc:
+        raise ModelError(f"model {info.name}: bad entropy table in the weights file ({exc})") from None
+    if not tables and not context_tables:
         raise ModelError(f"model {info.name}: no entropy tables in the weights file")
-    return AutoencoderBackend(model, tables, info.name, info.model_id)
+    return AutoencoderBackend(model, tables, info.name, info.model_id, context_tables)

@@ -18,23 +18,28 @@ from safetensors.torch import save as save_safetensors
 
 from ..registry import write_model
 from ..entropy.tables import TABLE_PRECISION, quantize_pmf
-from .backend import table_key
+from ..entropy.context import CONTEXTS
+from .backend import context_table_key, table_key
 from .model import AutoencoderModel, ModelConfig, symbol_range
 
 
 @torch.no_grad()
 def entropy_tables(model: AutoencoderModel, bits: int) -> np.ndarray:
-    """(M, 2^bits) int32 frequency tables for one setting."""
+    """Integer frequency tables for one setting: (M, 2^bits) for a factorized prior (coder 1),
+    (C, CONTEXTS, 2^bits) for a context prior (coder 3: one table per channel and context)."""
     prior = copy.deepcopy(model.prior).double()
     lo, hi = symbol_range(bits)
     step = model.step(bits).double()                                   # (M,)
+    if model.config.context:
+        step = step.repeat_interleave(CONTEXTS)                        # prior channel c·CONTEXTS + k
     ks = torch.arange(lo, hi, dtype=torch.float64)                     # upper edges of all but the last bin
     edges = (ks + 0.5)[None, :] * step[:, None]                        # (M, 2^b - 1)
     cdf = prior.cdf_at(edges)
     zeros = torch.zeros(cdf.shape[0], 1, dtype=torch.float64)
     ones = torch.ones_like(zeros)
     pmf = torch.diff(torch.cat([zeros, cdf, ones], dim=1), dim=1).clamp_min(0).numpy()
-    return np.stack([quantize_pmf(row, TABLE_PRECISION) for row in pmf]).astype(np.int32)
+    tables = np.stack([quantize_pmf(row, TABLE_PRECISION) for row in pmf]).astype(np.int32)
+    return tables.reshape(-1, CONTEXTS, tables.shape[1]) if model.config.context else tables
 
 
 def export(checkpoint: Path, name: str, out_dir: Path, training_record: dict, default: bool = False) -> dict:
@@ -48,8 +53,9 @@ def export(checkpoint: Path, name: str, out_dir: Path, training_record: dict, de
     # The float prior ships too (a few kB): decoding never uses it (only the integer
     # tables), but it lets later training warm-start from the shipped file.
     tensors = {k: v.contiguous() for k, v in model.state_dict().items()}
+    key = context_table_key if config.context else table_key
     for b in bits:
-        tensors[table_key(b)] = torch.from_numpy(entropy_tables(model, b))
+        tensors[key(b)] = torch.from_numpy(entropy_tables(model, b))
     metadata = {"format": "gzc-autoencoder", "config": json.dumps(model.config.as_dict()),
                 "bits": json.dumps(list(bits)), "table_precision": str(TABLE_PRECISION)}
     data = save_safetensors(tensors, metadata=metadata)
@@ -57,7 +63,7 @@ def export(checkpoint: Path, name: str, out_dir: Path, training_record: dict, de
         "default": default,
         "bits": list(bits),
         "architecture": {**model.config.as_dict(), "stride": 16,
-                         "parameters": sum(t.numel() for k, t in tensors.items() if not k.startswith("entropy_table_"))},
+                         "parameters": sum(t.numel() for k, t in tensors.items() if not k.startswith("entropy_"))},
         "training": training_record,
     }
     if config.c:

@@ -51,7 +51,9 @@ from ..adversarial import MultiScaleDiscriminator, ls_fake, ls_real
 from ..latent_search.losses import ms_ssim, ms_ssim5
 from ..training_log import log_progress
 from .dataset import CropSampler, list_images, load_scaled, validation_set
+from ..entropy.context import CONTEXTS
 from .model import AutoencoderModel, ModelConfig
+from .prior import expand_to_contexts
 from .training import _atomic_save, learning_rate  # same warm-up + cosine schedule
 
 # Settings a resume may change (recorded in history.jsonl); everything else is fixed by the run.
@@ -98,10 +100,11 @@ class GenerativeConfig:
     start_from: str = ""        # a finished run's checkpoint.pt (model and, same variant, discriminator) or a
                                 # shipped model's .safetensors (model only) to start from
     decoder_only: bool = False  # train only the decoder (expansion + synthesis): codes stay as they are
+    context: int = 0            # 1: a context prior (coder 3); a factorized start's densities seed every context
 
     def model_config(self) -> ModelConfig:
         return ModelConfig(n=self.n, m=self.m, c=self.c, head_blocks=self.head_blocks, bits=tuple(self.bits),
-                           channels=tuple(self.channels))
+                           channels=tuple(self.channels), context=self.context)
 
 
 def coded_mask(counts: torch.Tensor, channels: int) -> torch.Tensor:
@@ -162,6 +165,14 @@ def warm_start(model: AutoencoderModel, path: Path, crops: torch.Tensor) -> list
     return sorted(take)
 
 
+def load_networks(model: AutoencoderModel, state: dict) -> None:
+    """Load a start model's tensors; a factorized prior seeds every context of a context model."""
+    prior_rows = state["prior.biases.0"].shape[0]
+    if model.config.context and prior_rows == model.config.c:
+        state = expand_to_contexts(state, CONTEXTS)
+    model.load_state_dict(state)
+
+
 @torch.no_grad()
 def validate(model: AutoencoderModel, images: torch.Tensor, cfg: GenerativeConfig) -> dict:
     """PSNR, MS-SSIM (3-scale training proxy) and estimated bpp per (bits, C'), hard rounding."""
@@ -171,7 +182,7 @@ def validate(model: AutoencoderModel, images: torch.Tensor, cfg: GenerativeConfi
     for b in cfg.bits:
         symbols = model.analyse(images, b)
         step = model.step(b).view(1, -1, 1, 1)
-        element_bits = -torch.log2(model.prior.bin_probability(symbols.float() * step, step.view(-1)).clamp_min(1e-9))
+        element_bits = -torch.log2(model.likelihood(symbols.float() * step, b, symbols).clamp_min(1e-9))
         for c in cfg.channels:
             x_hat = model.synthesise(symbols[:, :c], b).clamp(0, 1)   # channels ≥ c decode as zero
             mse = ((torch.round(x_hat * 255) - images * 255) ** 2).mean(dim=(1, 2, 3))
@@ -229,11 +240,11 @@ def train(run_dir: Path, cfg: GenerativeConfig) -> Path:
     elif cfg.start_from.endswith(".safetensors"):
         # a shipped model (the float prior ships with it): its networks, a fresh discriminator
         tensors = load_file(cfg.start_from)
-        model.load_state_dict({k: v for k, v in tensors.items() if not k.startswith("entropy_table_")})
+        load_networks(model, {k: v for k, v in tensors.items() if not k.startswith("entropy_")})
         print(f"started from shipped model {cfg.start_from}, fresh discriminator", flush=True)
     elif cfg.start_from:
         state = torch.load(cfg.start_from, weights_only=False)   # our own checkpoint, as above
-        model.load_state_dict(state["model"])
+        load_networks(model, state["model"])
         if state["config"].get("conditional", True) == cfg.conditional:
             D.load_state_dict(state["discriminator"])
             print(f"started from {cfg.start_from} (step {state['step']})", flush=True)

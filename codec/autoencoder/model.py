@@ -25,7 +25,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .prior import FactorizedPrior
+from ..entropy.context import CONTEXTS
+from .prior import FactorizedPrior, context_indices
 from .layers import ResidualBlock
 from .transforms import STRIDE, AnalysisTransform, SynthesisTransform
 
@@ -45,6 +46,8 @@ class ModelConfig:
     head_blocks: int = 2                  # residual blocks after the bottleneck expansion
     bits: tuple[int, ...] = BITS          # the --bits settings, one gain vector each
     channels: tuple[int, ...] = ()        # generative: allowed coded channel counts C'
+    context: int = 0                      # 1: the prior is conditioned on the checkerboard + channel
+                                          # context of coder 3 (spec §6.3), one density per table
 
     def __post_init__(self):
         object.__setattr__(self, "bits", tuple(self.bits))
@@ -57,8 +60,9 @@ class ModelConfig:
     def as_dict(self) -> dict:
         if not self.c:
             return {"n": self.n, "m": self.m}  # what version-1.0 weights carry
-        return {"n": self.n, "m": self.m, "c": self.c, "head_blocks": self.head_blocks,
-                "bits": list(self.bits), "channels": list(self.channels)}
+        out = {"n": self.n, "m": self.m, "c": self.c, "head_blocks": self.head_blocks,
+               "bits": list(self.bits), "channels": list(self.channels)}
+        return {**out, "context": self.context} if self.context else out   # older weights carry no key
 
 
 def symbol_range(bits: int) -> tuple[int, int]:
@@ -76,7 +80,8 @@ class AutoencoderModel(nn.Module):
             self.squeeze = nn.Conv2d(config.m, config.c, 3, padding=1)
             self.expand = nn.Sequential(nn.Conv2d(config.c, config.m, 3, padding=1),
                                         *[ResidualBlock(config.m) for _ in range(config.head_blocks)])
-        self.prior = FactorizedPrior(config.latent_channels)
+        # with a context, one density per (channel, context): prior channel c·CONTEXTS + k
+        self.prior = FactorizedPrior(config.latent_channels * (CONTEXTS if config.context else 1))
         # A generative bottleneck starts with a quantization step of 2^(3-b) (±4 at every
         # setting): the nominal 2^(6-b) would round a fresh bottleneck's outputs all to zero.
         initial_gain = math.log(8.0) if config.c else 0.0
@@ -133,14 +138,30 @@ class AutoencoderModel(nn.Module):
         step = self.step(bits).view(1, -1, 1, 1)
         scaled = (self.encode_latent(x) / step).clamp(lo, hi)
         noisy = scaled + torch.empty_like(scaled).uniform_(-0.5, 0.5)
-        likelihood = self.prior.bin_probability(noisy * step, step.view(-1))
-        element_bits = -torch.log2(likelihood.clamp_min(1e-9))
+        hard = torch.round(scaled).detach()
+        if coded is not None:
+            hard = hard * coded      # what a decoder knows: uncoded elements are 0
+        element_bits = -torch.log2(self.likelihood(noisy * step, bits, hard).clamp_min(1e-9))
         rounded = scaled + (torch.round(scaled) - scaled).detach()
         if coded is not None:
             element_bits = element_bits * coded
             rounded = rounded * coded
         y_hat = rounded * step
         return self.decode_latent(y_hat), element_bits.sum(dim=(1, 2, 3)), y_hat
+
+    def likelihood(self, y: torch.Tensor, bits: int, symbols: torch.Tensor) -> torch.Tensor:
+        """Probability of the quantization bin around each (dequantized) latent value ``y``.
+
+        ``symbols`` (the integer latent, float or int) picks each element's context
+        when the model has one (the context depends only on integers, so training
+        prices exactly the table a file will use); a factorized model ignores it."""
+        step = self.step(bits)
+        if not self.config.context:
+            return self.prior.bin_probability(y, step)
+        b, c, h, w = y.shape
+        every = self.prior.bin_probability(y.repeat_interleave(CONTEXTS, dim=1), step.repeat_interleave(CONTEXTS))
+        index = context_indices(symbols.to(torch.int64))
+        return every.view(b, c, CONTEXTS, h, w).gather(2, index.unsqueeze(2)).squeeze(2)
 
 
 __all__ = ["AutoencoderModel", "ModelConfig", "BITS", "LAMBDAS", "STRIDE", "symbol_range"]

@@ -79,3 +79,44 @@ def decode_latent(payload: bytes, shape: tuple[int, int, int], tables: list[list
         out += [decoder.decode(cdf) + offset if coded is None or coded(c, i, j) else 0
                 for i in range(height) for j in range(width)]
     return out
+
+
+def context_table_index(latent: list[int], shape: tuple[int, int, int], c: int, i: int, j: int) -> int:
+    """Coder 3 (spec §6.3): which of channel c's 24 tables codes element (c, i, j).
+
+    ``latent`` is the flat C-order latent decoded so far (elements not yet decoded
+    are 0; the coding order guarantees the ones read here are final)."""
+    _, height, width = shape
+
+    def mag(k: int, y: int, x: int) -> int:
+        if 0 <= y < height and 0 <= x < width:
+            return abs(latent[(k * height + y) * width + x])
+        return 0
+
+    u = 0 if c == 0 else min(3, 2 * sum(mag(k, i, j) for k in range(c)) // c)
+    if (i + j) % 2 == 0:
+        return u
+    v = min(4, mag(c, i - 1, j) + mag(c, i + 1, j) + mag(c, i, j - 1) + mag(c, i, j + 1))
+    return 4 + 5 * u + v
+
+
+def decode_latent_context(payload: bytes, shape: tuple[int, int, int], tables: list[list[list[int]]],
+                          offset: int, coded=None) -> list[int]:
+    """Decode a coder-3 latent: per channel, the anchors ((i + j) even) in raster order,
+    then the other positions in raster order; ``tables[c][k]`` is channel c's table k."""
+    if len(payload) % 4:
+        raise ValueError("payload length must be a multiple of 4")
+    words = [int.from_bytes(payload[i:i + 4], "little") for i in range(0, len(payload), 4)]
+    decoder = RangeDecoder(words)
+    channels, height, width = shape
+    out = [0] * (channels * height * width)
+    for c in range(channels):
+        cdfs = [cumulative(list(t)) for t in tables[c]]
+        for parity in (0, 1):
+            for i in range(height):
+                for j in range(width):
+                    if (i + j) % 2 != parity or (coded is not None and not coded(c, i, j)):
+                        continue
+                    k = context_table_index(out, shape, c, i, j)
+                    out[(c * height + i) * width + j] = decoder.decode(cdfs[k]) + offset
+    return out
