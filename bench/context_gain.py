@@ -17,6 +17,9 @@ the same data:
 
 The tables are fitted on the model's *existing* latents; a model trained
 jointly with such a context would do better, which is the point of asking.
+(It did: this context became coder 3, spec §6.3, and ae-generative-context-v1,
+trained with it, saves ≈ 12 % on Kodak at equal MS-SSIM where this measured 5 %.
+The definitions here are those of gzc.codec.entropy.context.)
 Run: ``python bench/context_gain.py --model ae-generative-msssim-v2``
 (writes ``bench/results/context_gain.json``).
 """
@@ -30,10 +33,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from gzc.codec.entropy.context import CONTEXTS, context_indices as context_index
 from gzc.codec.registry import available_models, load_backend
-
-U, V = 4, 5                       # channel-context and neighbour-context buckets
-CONTEXTS = U + U * V              # anchors: U tables; non-anchors: U·V tables
 
 
 def latents(backend, paths: list[Path], bits: int) -> list[np.ndarray]:
@@ -46,17 +47,6 @@ def latents(backend, paths: list[Path], bits: int) -> list[np.ndarray]:
         with torch.inference_mode():
             out.append(backend.model.analyse(x, bits)[0].numpy().astype(np.int64))
     return out
-
-
-def context_index(s: np.ndarray, c: int) -> np.ndarray:
-    """(H, W) table index of every element of channel c (see the module docstring)."""
-    a = np.abs(s)
-    h, w = s.shape[1:]
-    u = np.zeros((h, w), np.int64) if c == 0 else np.minimum(a[:c].sum(0) * 2 // c, U - 1)
-    p = np.pad(a[c], 1)
-    v = np.minimum(p[:-2, 1:-1] + p[2:, 1:-1] + p[1:-1, :-2] + p[1:-1, 2:], V - 1)
-    anchor = (np.add.outer(np.arange(h), np.arange(w)) % 2) == 0
-    return np.where(anchor, u, U + u * V + v)
 
 
 def fit(train: list[np.ndarray], channels: int, levels: int, offset: int):

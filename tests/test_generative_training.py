@@ -120,9 +120,15 @@ def test_context_model_trains_exports_and_codes_with_coder_3(tmp_path, photo):
     for f in (ROOT / "weights").glob("ae-generative-v1.*"):
         (weights / f.name).parent.mkdir(exist_ok=True)
         (weights / f.name).write_bytes(f.read_bytes())
-    export(run / "checkpoint.pt", "ctx-test", weights, {"note": "test"})
+    prior_tables = export(run / "checkpoint.pt", "ctx-prior", weights, {"note": "test"})
+    counted = export(run / "checkpoint.pt", "ctx-test", weights, {"note": "test"},
+                     count_images=sorted((tmp_path / "train").glob("*.png")))
+    assert "counted on the hard-rounded latents of 2 training images" in counted["entropy_tables"]
+    assert "trained context prior" in prior_tables["entropy_tables"]
     backend = load_backend(find_model("ctx-test", weights))
     assert backend.entropy_tables(3) is None and backend.context_tables(3).tables.shape == (16, 24, 8)
+    assert not np.array_equal(backend.context_tables(3).tables,
+                              load_backend(find_model("ctx-prior", weights)).context_tables(3).tables)
 
     data = core.encode_pixels(photo, model="ctx-test", bits=3, options={"channels": 8}, weights_dir=weights)
     header = formats.read(data)

@@ -42,6 +42,25 @@ def test_reference_range_decoder_agrees(vector):
     assert ours.ravel().tolist() == ref
 
 
+@pytest.mark.parametrize("vector", [v for v in INDEX["valid"] if v["coder"] == "range-context"],
+                         ids=lambda v: v["file"])
+def test_reference_context_decoder_agrees(vector):
+    header = formats.read((VECTORS / vector["file"]).read_bytes())
+    assert header.coder == formats.CODER_RANGE_CONTEXT
+    backend = registry.load_backend(registry.find_by_id(header.model_id)).for_file(header)
+    tables = backend.context_tables(header.bits)
+    ours = core._decode_payload(header, backend)
+    mask = backend.coded_elements(tuple(header.latent_shape))
+    ref = load_reference_decoder().decode_latent_context(
+        header.payload, header.latent_shape, tables.tables.tolist(), tables.offset,
+        None if mask is None else (lambda c, i, j: bool(mask[c, i, j])))
+    assert ours.ravel().tolist() == ref
+
+
+def test_vectors_cover_every_coder():
+    assert {v["coder"] for v in INDEX["valid"]} == set(formats.CODER_NAMES.values())
+
+
 @pytest.mark.parametrize("vector", INDEX["invalid"], ids=lambda v: v["file"])
 def test_invalid_vector_raises_documented_error(vector):
     with pytest.raises(ERRORS[vector["error"]]):

@@ -77,6 +77,8 @@ def train_generative(
     batch: int = typer.Option(8, help="crops per batch"),
     rate_weight: float = typer.Option(1.0, help="weight of the rate (bits per pixel)"),
     warmup: int = typer.Option(100, help="learning-rate warm-up steps"),
+    bits: str = typer.Option("2,3", help="the --bits settings the model offers (comma-separated); settings "
+                             "the start model lacks begin with the gains of its nearest one"),
     context: bool = typer.Option(False, help="learn a context prior for coder 3 (checkerboard + channel "
                                  "context, spec §6.3) instead of a factorized one"),
     threads: int = typer.Option(2, help="torch threads"),
@@ -89,7 +91,8 @@ def train_generative(
                                 start_from=str(start_from or ""), decoder_only=decoder_only,
                                 conditional=conditional, mse_weight=mse_weight, msssim_weight=msssim_weight,
                                 msssim_scales=msssim_scales, crop=crop, batch=batch,
-                                rate_weight=rate_weight, warmup=warmup, context=int(context)))
+                                rate_weight=rate_weight, warmup=warmup, context=int(context),
+                                bits=tuple(int(b) for b in bits.split(","))))
 
 
 @app.command("export-autoencoder")
@@ -99,6 +102,8 @@ def export_autoencoder(
     out: Path = typer.Option(None, help="weights folder (default: the installed gzc weights folder)"),
     default: bool = typer.Option(False, help="mark as the default model"),
     note: Optional[str] = typer.Option(None, help="free-text history of the run, recorded in the manifest"),
+    count_tables: bool = typer.Option(True, help="context models: count the tables on the run's training "
+                                      "images (--no-count-tables: use the trained prior's densities)"),
 ) -> None:
     """Export an autoencoder checkpoint (MSE-trained or generative) as safetensors + integer
     entropy tables + manifest."""
@@ -124,7 +129,12 @@ def export_autoencoder(
     }
     if note:
         record["note"] = note
-    manifest = export(run / "checkpoint.pt", name, out or WEIGHTS_DIR, record, default=default)
+    count_images = None
+    if count_tables and state["config"].get("context"):
+        from ..codec.autoencoder.dataset import list_images
+        count_images = list_images([Path(d) for d in state["config"]["data"]])
+    manifest = export(run / "checkpoint.pt", name, out or WEIGHTS_DIR, record, default=default,
+                      count_images=count_images)
     print(f"exported {name}: model ID {manifest['model_id']}")
 
 
@@ -143,6 +153,8 @@ def _generative_command(run: Path, cfg: dict) -> str:
         command += " --no-conditional"
     if cfg.get("context"):
         command += " --context"
+    if tuple(cfg.get("bits", default.bits)) != tuple(default.bits):
+        command += f" --bits {','.join(map(str, cfg['bits']))}"
     return command + (" --decoder-only" if cfg.get("decoder_only") else "")
 
 

@@ -52,6 +52,7 @@ from ..latent_search.losses import ms_ssim, ms_ssim5
 from ..training_log import log_progress
 from .dataset import CropSampler, list_images, load_scaled, validation_set
 from ..entropy.context import CONTEXTS
+from ..registry import safetensors_metadata
 from .model import AutoencoderModel, ModelConfig
 from .prior import expand_to_contexts
 from .training import _atomic_save, learning_rate  # same warm-up + cosine schedule
@@ -165,11 +166,20 @@ def warm_start(model: AutoencoderModel, path: Path, crops: torch.Tensor) -> list
     return sorted(take)
 
 
-def load_networks(model: AutoencoderModel, state: dict) -> None:
-    """Load a start model's tensors; a factorized prior seeds every context of a context model."""
+def load_networks(model: AutoencoderModel, state: dict, start_bits: tuple[int, ...] | None = None) -> None:
+    """Load a start model's tensors into ``model``, which may have more than the start model:
+
+    * a context prior: the start's factorized densities seed every context;
+    * more ``bits`` settings (``start_bits`` are the start model's): a new setting's
+      gains start as those of the nearest old one (a step 2× smaller per added bit)."""
     prior_rows = state["prior.biases.0"].shape[0]
     if model.config.context and prior_rows == model.config.c:
         state = expand_to_contexts(state, CONTEXTS)
+    bits = model.config.bits
+    if start_bits is not None and tuple(start_bits) != bits:
+        old = state["log_gain"]
+        nearest = [min(range(len(start_bits)), key=lambda i: abs(start_bits[i] - b)) for b in bits]
+        state = {**state, "log_gain": old[nearest].clone()}
     model.load_state_dict(state)
 
 
@@ -240,11 +250,13 @@ def train(run_dir: Path, cfg: GenerativeConfig) -> Path:
     elif cfg.start_from.endswith(".safetensors"):
         # a shipped model (the float prior ships with it): its networks, a fresh discriminator
         tensors = load_file(cfg.start_from)
-        load_networks(model, {k: v for k, v in tensors.items() if not k.startswith("entropy_")})
+        start_config = json.loads(safetensors_metadata(Path(cfg.start_from).read_bytes())["config"])
+        load_networks(model, {k: v for k, v in tensors.items() if not k.startswith("entropy_")},
+                      tuple(start_config.get("bits", cfg.bits)))
         print(f"started from shipped model {cfg.start_from}, fresh discriminator", flush=True)
     elif cfg.start_from:
         state = torch.load(cfg.start_from, weights_only=False)   # our own checkpoint, as above
-        load_networks(model, state["model"])
+        load_networks(model, state["model"], tuple(state["config"]["bits"]))
         if state["config"].get("conditional", True) == cfg.conditional:
             D.load_state_dict(state["discriminator"])
             print(f"started from {cfg.start_from} (step {state['step']})", flush=True)

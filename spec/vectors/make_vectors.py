@@ -25,6 +25,7 @@ from gzc.codec.registry import find_model
 
 HERE = Path(__file__).resolve().parent
 GENERATIVE_MODEL = "ae-generative-v1"
+CONTEXT_MODEL = "ae-generative-context-v1"     # coder 3 (§6.3)
 
 
 def scene(h: int, w: int, seed: int) -> np.ndarray:
@@ -42,6 +43,7 @@ def write_vector(name: str, img: np.ndarray, model, bits: int, coder: str, what:
     data = encode_pixels(img, color=color, model=model.name, bits=bits, coder=coder, **encode_options)
     (HERE / f"{name}.gzc").write_bytes(data)
     pixels = decode_bytes(data).pixels
+    coder = formats.CODER_NAMES[formats.read(data).coder]      # "range" is coder 3 for a context model
     return {"file": f"{name}.gzc", "model": model.name, "model_id": model.model_id.hex(),
             "width": img.shape[1], "height": img.shape[0], "bits": bits, "coder": coder,
             "colour": formats.COLOR_NAMES[color], "bytes": len(data),
@@ -77,20 +79,26 @@ def main() -> None:
     generative = find_model(GENERATIVE_MODEL)
     roi_mask = np.zeros((48, 64), dtype=bool)
     roi_mask[4:20, 30:60] = True                 # latent cells rows 0-1, columns 1-3
-    generative_cases = [
-        ("gen_48x32_c4_b3_range", scene(32, 48, 9), 3, "range", {"channels": 4},
+    context = find_model(CONTEXT_MODEL)
+    generative_cases = [     # (model, name, image, bits, coder, options, what it exercises)
+        (generative, "gen_48x32_c4_b3_range", scene(32, 48, 9), 3, "range", {"channels": 4},
          "generative model, rate point C' = 4 of 16 (nested channels), range coder"),
-        ("gen_40x24_c16_b2_elias", scene(24, 40, 10), 2, "elias-gamma", {"channels": 16},
+        (generative, "gen_40x24_c16_b2_elias", scene(24, 40, 10), 2, "elias-gamma", {"channels": 16},
          "generative model, all 16 channels, 2 bits, Elias-gamma"),
-        ("gen_64x48_c8_roi_range", scene(48, 64, 11), 3, "range",
+        (generative, "gen_64x48_c8_roi_range", scene(48, 64, 11), 3, "range",
          {"channels": 8, "roi": roi_mask, "roi_background": 2},
          "ROIM chunk: region of interest at C' = 8, background k = 2, range coder (coded elements only)"),
-        ("gen_64x48_c8_roi0_elias", scene(48, 64, 12), 3, "elias-gamma",
+        (generative, "gen_64x48_c8_roi0_elias", scene(48, 64, 12), 3, "elias-gamma",
          {"channels": 8, "roi": roi_mask, "roi_background": 0},
          "ROIM chunk with k = 0 (background synthesised), Elias-gamma"),
+        (context, "ctx_80x48_c16_b3_context", scene(48, 80, 13), 3, "range", {"channels": 16},
+         "coder 3: context-selected tables (checkerboard + channel context), all 16 channels"),
+        (context, "ctx_64x48_c8_roi_b2_context", scene(48, 64, 14), 2, "range",
+         {"channels": 8, "roi": roi_mask, "roi_background": 4},
+         "coder 3 with a ROIM chunk (coded elements only, uncoded ones count 0 in contexts), 2 bits"),
     ]
-    for name, img, bits, coder, options, what in generative_cases:
-        vectors.append(write_vector(name, img, generative, bits, coder, what, options=options))
+    for model_, name, img, bits, coder, options, what in generative_cases:
+        vectors.append(write_vector(name, img, model_, bits, coder, what, options=options))
     gen = formats.read((HERE / "gen_48x32_c4_b3_range.gzc").read_bytes())
     roi = formats.read((HERE / "gen_64x48_c8_roi_range.gzc").read_bytes())
     roi_chunk = roi.chunk(formats.CHUNK_ROIM)
@@ -106,6 +114,13 @@ def main() -> None:
 
     def recrc(body: bytes) -> bytes:
         return body + zlib.crc32(body).to_bytes(4, "big")
+
+    # a file as a version-1.2 writer made it (same pixels): older minors stay readable
+    older = bytearray(good[:-4])
+    older[4] = 0x12
+    (HERE / "rgb_48x32_b6_v12.gzc").write_bytes(recrc(bytes(older)))
+    vectors.append(dict(vectors[0], file="rgb_48x32_b6_v12.gzc",
+                        exercises="version byte 0x12 (a 1.2 writer's file): same pixels as rgb_48x32_b6_range"))
 
     flipped = bytearray(good)
     flipped[len(good) // 2] ^= 0x04
@@ -139,6 +154,9 @@ def main() -> None:
             roi, chunks=(formats.Chunk(b"ROIM", roi_chunk.data[:2]),))), "TruncatedError"),
         "roim_chunk_on_latent_search.gzc": (formats.write(dataclasses.replace(
             ganz, chunks=ganz.chunks + (roi_chunk,))), "CorruptPayloadError"),
+        "coder3_without_context_tables.gzc": (formats.write(dataclasses.replace(
+            gen, coder=formats.CODER_RANGE_CONTEXT)), "CorruptPayloadError"),
+        "unknown_coder.gzc": (formats.write(dataclasses.replace(base, coder=9)), "CorruptPayloadError"),
     }
     for fname, (blob, _) in bad.items():
         (HERE / "bad" / fname).write_bytes(blob)
