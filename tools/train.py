@@ -19,6 +19,9 @@ from typing import List, Optional
 
 import typer
 
+from ..codec.autoencoder.generative_config import GenerativeConfig
+
+GENERATIVE = GenerativeConfig()   # the defaults of `gzc-train generative` (torch-free)
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True)
 
 
@@ -56,35 +59,39 @@ def train_autoencoder(
 @app.command("generative")
 def train_generative(
     run: Path = typer.Option(..., help="run folder (checkpoint, log, config); resumed if it exists"),
-    steps: int = typer.Option(12000, help="total optimisation steps"),
-    gan_start: int = typer.Option(2500, help="steps of distortion + rate training before the GAN loss starts"),
-    gan_weight: float = typer.Option(0.08, help="weight of the least-squares GAN loss"),
-    init: Path = typer.Option(Path("weights/ae-factorized-v1.safetensors"),
+    steps: int = typer.Option(GENERATIVE.steps, help="total optimisation steps"),
+    gan_start: int = typer.Option(GENERATIVE.gan_start,
+                                  help="steps of distortion + rate training before the GAN loss starts"),
+    gan_weight: float = typer.Option(GENERATIVE.gan_weight, help="weight of the least-squares GAN loss"),
+    init: Path = typer.Option(Path(GENERATIVE.init),
                               help="MSE-trained autoencoder whose transforms start the run"),
-    c: int = typer.Option(16, help="bottleneck channels (the largest rate point)"),
-    lr: float = typer.Option(2e-4, help="peak learning rate (cosine decay to a tenth of --lr)"),
+    c: int = typer.Option(GENERATIVE.c, help="bottleneck channels (the largest rate point)"),
+    lr: float = typer.Option(GENERATIVE.lr, help="peak learning rate (cosine decay to a tenth of --lr)"),
     start_from: Optional[Path] = typer.Option(None, help="start from this finished run's checkpoint.pt "
                                               "(model and discriminator) or a shipped model's .safetensors "
                                               "(model; fresh discriminator) instead of --init"),
     decoder_only: bool = typer.Option(False, help="train only the decoder (the codes stay as they are)"),
-    conditional: bool = typer.Option(True, help="the discriminator also sees the code (VAE-GAN/HiFiC); "
+    conditional: bool = typer.Option(GENERATIVE.conditional,
+                                     help="the discriminator also sees the code (VAE-GAN/HiFiC); "
                                      "--no-conditional: it sees only the image (Agustsson et al. 2018)"),
-    mse_weight: float = typer.Option(130.0, help="distortion: weight of MSE (images in [0, 1])"),
-    msssim_weight: float = typer.Option(2.0, help="distortion: weight of 1 − MS-SSIM"),
-    msssim_scales: int = typer.Option(3, help="MS-SSIM in the loss: 3 = three-scale proxy (any crop), "
+    mse_weight: float = typer.Option(GENERATIVE.mse_weight, help="distortion: weight of MSE (images in [0, 1])"),
+    msssim_weight: float = typer.Option(GENERATIVE.msssim_weight, help="distortion: weight of 1 − MS-SSIM"),
+    msssim_scales: int = typer.Option(GENERATIVE.msssim_scales,
+                                      help="MS-SSIM in the loss: 3 = three-scale proxy (any crop), "
                                       "5 = the benchmark's five-scale MS-SSIM (--crop ≥ 176)"),
-    crop: int = typer.Option(128, help="crop side in pixels"),
-    batch: int = typer.Option(8, help="crops per batch"),
-    rate_weight: float = typer.Option(1.0, help="weight of the rate (bits per pixel)"),
-    warmup: int = typer.Option(100, help="learning-rate warm-up steps"),
-    bits: str = typer.Option("2,3", help="the --bits settings the model offers (comma-separated); settings "
+    crop: int = typer.Option(GENERATIVE.crop, help="crop side in pixels"),
+    batch: int = typer.Option(GENERATIVE.batch, help="crops per batch"),
+    rate_weight: float = typer.Option(GENERATIVE.rate_weight, help="weight of the rate (bits per pixel)"),
+    warmup: int = typer.Option(GENERATIVE.warmup, help="learning-rate warm-up steps"),
+    bits: str = typer.Option(",".join(map(str, GENERATIVE.bits)),
+                             help="the --bits settings the model offers (comma-separated); settings "
                              "the start model lacks begin with the gains of its nearest one"),
     context: bool = typer.Option(False, help="learn a context prior for coder 3 (checkerboard + channel "
                                  "context, spec §6.3) instead of a factorized one"),
-    threads: int = typer.Option(2, help="torch threads"),
+    threads: int = typer.Option(GENERATIVE.threads, help="torch threads"),
 ) -> None:
     """Train a generative extreme-rate autoencoder (nested channel rate points, ROI-aware)."""
-    from ..codec.autoencoder.generative_training import GenerativeConfig, train
+    from ..codec.autoencoder.generative_training import train
     channels = tuple(k for k in (2, 4, 8, 16, 32) if k <= c)
     train(run, GenerativeConfig(steps=steps, gan_start=gan_start, gan_weight=gan_weight, init=str(init), c=c,
                                 channels=channels, lr=lr, lr_final=lr / 10, threads=threads,
@@ -139,8 +146,7 @@ def export_autoencoder(
 
 
 def _generative_command(run: Path, cfg: dict) -> str:
-    from ..codec.autoencoder.generative_training import GenerativeConfig
-    default = GenerativeConfig()
+    default = GENERATIVE
     command = (f"gzc-train generative --run {run} --steps {cfg['steps']} --gan-start {cfg['gan_start']} "
                f"--gan-weight {cfg['gan_weight']} --lr {cfg['lr']}")
     if cfg.get("start_from"):

@@ -40,7 +40,7 @@ import json
 import math
 import pickle
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +50,7 @@ from safetensors.torch import load_file
 from ..adversarial import MultiScaleDiscriminator, ls_fake, ls_real
 from ..latent_search.losses import ms_ssim, ms_ssim5
 from ..training_log import log_progress
+from .generative_config import GenerativeConfig
 from .dataset import CropSampler, list_images, load_scaled, validation_set
 from ..entropy.context import CONTEXTS
 from ..registry import safetensors_metadata
@@ -60,52 +61,6 @@ from .training import _atomic_save, learning_rate  # same warm-up + cosine sched
 # Settings a resume may change (recorded in history.jsonl); everything else is fixed by the run.
 ADJUSTABLE = ("steps", "gan_start", "lr", "lr_final", "d_lr", "mse_weight", "msssim_weight", "rate_weight",
               "gan_weight", "roi_probability")
-
-
-@dataclass
-class GenerativeConfig:
-    data: list[str] = field(default_factory=lambda: ["../shared/data/bsds500/train", "../shared/data/bsds500/test"])
-    val: str = "../shared/data/bsds500/val"
-    init: str = "weights/ae-factorized-v1.safetensors"
-    steps: int = 9000
-    gan_start: int = 2500
-    batch: int = 8
-    crop: int = 128
-    lr: float = 2e-4
-    lr_final: float = 2e-5
-    pretrained_lr_factor: float = 0.5  # the warm-started transforms move more slowly
-    prior_lr_factor: float = 10.0
-    d_lr: float = 2e-4
-    warmup: int = 100
-    clip_grad: float = 1.0
-    n: int = 96
-    m: int = 160
-    c: int = 16
-    head_blocks: int = 2
-    bits: tuple = (2, 3)
-    channels: tuple = (2, 4, 8, 16)
-    mse_weight: float = 130.0      # ≈ λ·255² with λ = 0.002
-    msssim_weight: float = 2.0
-    msssim_scales: int = 3         # 3: the 7×7-window proxy (crops ≥ 64); 5: the benchmark's MS-SSIM (crops ≥ 176)
-    rate_weight: float = 1.0
-    gan_weight: float = 0.08
-    d_width: int = 32
-    d_scales: int = 3
-    conditional: bool = True
-    roi_probability: float = 0.25
-    seed: int = 1
-    threads: int = 2
-    log_every: int = 50
-    checkpoint_every: int = 250
-    validate_every: int = 1000
-    start_from: str = ""        # a finished run's checkpoint.pt (model and, same variant, discriminator) or a
-                                # shipped model's .safetensors (model only) to start from
-    decoder_only: bool = False  # train only the decoder (expansion + synthesis): codes stay as they are
-    context: int = 0            # 1: a context prior (coder 3); a factorized start's densities seed every context
-
-    def model_config(self) -> ModelConfig:
-        return ModelConfig(n=self.n, m=self.m, c=self.c, head_blocks=self.head_blocks, bits=tuple(self.bits),
-                           channels=tuple(self.channels), context=self.context)
 
 
 def coded_mask(counts: torch.Tensor, channels: int) -> torch.Tensor:
