@@ -31,22 +31,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
+from gzc.codec.autoencoder.export import image_symbols
 from gzc.codec.entropy.context import CONTEXTS, context_indices as context_index
 from gzc.codec.registry import available_models, load_backend
 
 
 def latents(backend, paths: list[Path], bits: int) -> list[np.ndarray]:
     """int64 symbols (C, H/16, W/16) of each image, cropped to multiples of 16."""
-    out = []
-    for path in paths:
-        im = np.asarray(Image.open(path).convert("RGB"))
-        h, w = im.shape[0] // 16 * 16, im.shape[1] // 16 * 16
-        x = torch.from_numpy(im[:h, :w].copy()).permute(2, 0, 1)[None].float() / 255
-        with torch.inference_mode():
-            out.append(backend.model.analyse(x, bits)[0].numpy().astype(np.int64))
-    return out
+    return [image_symbols(backend.model, path, bits) for path in paths]
 
 
 def fit(train: list[np.ndarray], channels: int, levels: int, offset: int):

@@ -108,7 +108,8 @@ def encode(
             pixels = h.width * h.height
             print(f"{infile or '-'} -> {target or '-'}: {h.width}x{h.height}, {len(encoded)} bytes, "
                   f"{len(encoded) * 8 / pixels:.4f} bpp, ratio {pixels * 3 / len(encoded):.1f}:1, "
-                  f"bits {h.bits}, coder {formats.CODER_NAMES[h.coder]}, model {h.model_id.hex()}, {elapsed:.2f} s", file=sys.stderr)
+                  f"bits {h.bits}, coder {formats.CODER_NAMES[h.coder]}, model {h.model_id.hex()}, "
+                  f"{elapsed:.2f} s", file=sys.stderr)
 
 
 def main() -> None:

@@ -44,6 +44,16 @@ def entropy_tables(model: AutoencoderModel, bits: int) -> np.ndarray:
 
 
 @torch.no_grad()
+def image_symbols(model: AutoencoderModel, path: Path, bits: int) -> np.ndarray:
+    """int64 latent (C, H/16, W/16) of an image file, cropped to multiples of 16 (no padding:
+    statistics of real content only)."""
+    rgb = np.asarray(Image.open(path).convert("RGB"))
+    h, w = rgb.shape[0] // STRIDE * STRIDE, rgb.shape[1] // STRIDE * STRIDE
+    x = torch.from_numpy(rgb[:h, :w].copy()).permute(2, 0, 1)[None].float() / 255.0
+    return model.analyse(x, bits)[0].numpy().astype(np.int64)
+
+
+@torch.no_grad()
 def counted_context_tables(model: AutoencoderModel, images: list[Path], bits: int) -> np.ndarray:
     """(C, CONTEXTS, 2^bits) int32 tables counted on the hard-rounded latents of ``images``.
 
@@ -57,10 +67,7 @@ def counted_context_tables(model: AutoencoderModel, images: list[Path], bits: in
     channels = model.config.latent_channels
     counts = np.full((channels, CONTEXTS, hi - lo + 1), 0.5)
     for path in images:
-        rgb = np.asarray(Image.open(path).convert("RGB"))
-        h, w = rgb.shape[0] // STRIDE * STRIDE, rgb.shape[1] // STRIDE * STRIDE
-        x = torch.from_numpy(rgb[:h, :w].copy()).permute(2, 0, 1)[None].float() / 255.0
-        symbols = model.analyse(x, bits)[0].numpy().astype(np.int64)
+        symbols = image_symbols(model, path, bits)
         for c in range(channels):
             np.add.at(counts[c], (context_indices(symbols, c).ravel(), symbols[c].ravel() - lo), 1)
     return np.stack([[quantize_pmf(row, TABLE_PRECISION) for row in counts[c]]

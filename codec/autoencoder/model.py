@@ -139,13 +139,13 @@ class AutoencoderModel(nn.Module):
         scaled = (self.encode_latent(x) / step).clamp(lo, hi)
         noisy = scaled + torch.empty_like(scaled).uniform_(-0.5, 0.5)
         hard = torch.round(scaled).detach()
+        rounded = scaled + (hard - scaled).detach()
         if coded is not None:
             hard = hard * coded      # what a decoder knows: uncoded elements are 0
+            rounded = rounded * coded
         element_bits = -torch.log2(self.likelihood(noisy * step, bits, hard).clamp_min(1e-9))
-        rounded = scaled + (torch.round(scaled) - scaled).detach()
         if coded is not None:
             element_bits = element_bits * coded
-            rounded = rounded * coded
         y_hat = rounded * step
         return self.decode_latent(y_hat), element_bits.sum(dim=(1, 2, 3)), y_hat
 

@@ -46,12 +46,17 @@ def neighbour_bucket(channel_abs: np.ndarray) -> np.ndarray:
     return np.minimum(p[:-2, 1:-1] + p[2:, 1:-1] + p[1:-1, :-2] + p[1:-1, 2:], V_BUCKETS - 1)
 
 
-def context_indices(symbols: np.ndarray, c: int) -> np.ndarray:
-    """(H, W) table index of every element of channel ``c`` of a complete latent (C, H, W).
+def table_indices(lower_abs_sum: np.ndarray, channel_abs: np.ndarray, c: int) -> np.ndarray:
+    """(H, W) table index of every element of channel ``c``, from Σ_{k<c} |s[k]| and |s[c]|.
 
-    The encoder knows the whole latent; the decoder evaluates the same formula
-    pass by pass (anchors need only channels < c; non-anchors only the anchors of c)."""
+    The one statement of the rule. Only the anchors of ``channel_abs`` matter (they
+    are the non-anchors' neighbours), so the decoder may pass the channel with its
+    non-anchors still 0."""
+    u = channel_bucket(lower_abs_sum, c)
+    return np.where(anchor_mask(*np.shape(channel_abs)), u, U_BUCKETS + V_BUCKETS * u + neighbour_bucket(channel_abs))
+
+
+def context_indices(symbols: np.ndarray, c: int) -> np.ndarray:
+    """(H, W) table index of every element of channel ``c`` of a complete latent (C, H, W)."""
     a = np.abs(np.asarray(symbols, dtype=np.int64))
-    u = channel_bucket(a[:c].sum(axis=0), c)
-    v = neighbour_bucket(a[c])
-    return np.where(anchor_mask(*a.shape[1:]), u, U_BUCKETS + V_BUCKETS * u + v)
+    return table_indices(a[:c].sum(axis=0), a[c], c)

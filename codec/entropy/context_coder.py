@@ -18,7 +18,7 @@ from __future__ import annotations
 import constriction
 import numpy as np
 
-from .context import CONTEXTS, anchor_mask, channel_bucket, neighbour_bucket, U_BUCKETS, V_BUCKETS
+from .context import CONTEXTS, anchor_mask, channel_bucket, table_indices
 from .range_coder import RangeCoderError
 from .tables import TABLE_PRECISION
 
@@ -64,8 +64,7 @@ def encode(symbols: np.ndarray, tables: np.ndarray, offset: int, coded: np.ndarr
     lower = np.zeros(symbols.shape[1:], dtype=np.int64)           # Σ_{k<c} |s[k]|
     for c in range(symbols.shape[0]):
         a = np.abs(symbols[c])
-        u = channel_bucket(lower, c)
-        index = np.where(anchor_mask(*a.shape), u, U_BUCKETS + V_BUCKETS * u + neighbour_bucket(a))
+        index = table_indices(lower, a, c)
         for where in _passes(*a.shape, None if coded is None else coded[c]):
             idx = symbols[c][where] - offset
             if idx.size == 0:
@@ -96,9 +95,8 @@ def decode(payload: bytes, shape: tuple[int, int, int], tables: np.ndarray, offs
             anchors, others = _passes(h, w, None if coded is None else coded[c])
             if anchors.any():
                 out[c][anchors] = decoder.decode(_FAMILY, _probabilities(tables[c], u[anchors])) + offset
-            if others.any():
-                v = neighbour_bucket(np.abs(out[c]))          # non-anchors are still 0: only anchors count
-                index = U_BUCKETS + V_BUCKETS * u[others] + v[others]
+            if others.any():                                # the anchors of c are decoded, its others still 0
+                index = table_indices(lower, np.abs(out[c]), c)[others]
                 out[c][others] = decoder.decode(_FAMILY, _probabilities(tables[c], index)) + offset
             lower += np.abs(out[c])
     except Exception as exc:  # constriction raises plain exceptions on invalid streams
