@@ -150,3 +150,39 @@ def test_context_model_trains_exports_and_codes_with_coder_3(tmp_path, photo):
     forged = formats.write(dataclasses.replace(header, model_id=other.model_id))
     with pytest.raises(CorruptPayloadError, match="no context prior"):
         core.decode_bytes(forged, weights_dir=weights)
+
+
+def test_a_time_budget_fixes_the_step_count(tmp_path, capsys, monkeypatch):
+    """``minutes`` (a lent GPU's hard limit): after the timed probe the run shrinks ``steps``
+    to what fits, ends there with a checkpoint, and records the decision."""
+    from gzc.codec.autoencoder import generative_training as gt
+
+    assert gt.steps_for_budget(1000, 50, 0.5, 100.0) == 50 + int(gt.BUDGET_MARGIN * 200)
+    assert gt.steps_for_budget(120, 50, 0.5, 100.0) == 120        # never more than asked for
+    assert gt.steps_for_budget(1000, 50, 0.5, -3.0) == 50         # a spent budget stops at once
+    monkeypatch.setattr(gt, "BUDGET_SKIP", 1)
+    monkeypatch.setattr(gt, "BUDGET_PROBE", 2)
+    _images(tmp_path / "train", 3, 160, 5)
+    _images(tmp_path / "val", 2, 336, 6)
+    run = tmp_path / "budget"
+    train(run, _config(tmp_path, steps=500, gan_start=0, minutes=1e-4))
+    budget = json.loads(next(line for line in capsys.readouterr().out.splitlines() if '"budget"' in line))
+    assert budget["budget"]["steps"] == 3
+    state = torch.load(run / "checkpoint.pt", weights_only=False)
+    assert state["step"] == 3 and state["config"]["steps"] == 3
+    assert json.loads((run / "config.json").read_text())["steps"] == 3
+    assert "CPU" in state["hardware"]
+
+
+def test_weighted_draws_of_the_settings():
+    """--bits-weights / --channel-weights: probabilities proportional to the weights; bad lists are refused."""
+    from gzc.codec.autoencoder.generative_training import draw_counts, draw_probabilities
+
+    assert draw_probabilities((), 3) is None
+    assert np.allclose(draw_probabilities((1, 1, 2), 3), [0.25, 0.25, 0.5])
+    for bad in ((1, 2), (1, -1, 1), (0, 0, 0)):
+        with pytest.raises(ValueError):
+            draw_probabilities(bad, 3)
+    cfg = GenerativeConfig(channel_weights=(0, 0, 0, 1), roi_probability=0.0)
+    rng = np.random.default_rng(0)
+    assert {draw_counts(rng, cfg, 1, 2, 2)[1] for _ in range(20)} == {16}

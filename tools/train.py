@@ -88,7 +88,14 @@ def train_generative(
                              "the start model lacks begin with the gains of its nearest one"),
     context: bool = typer.Option(False, help="learn a context prior for coder 3 (checkerboard + channel "
                                  "context, spec §6.3) instead of a factorized one"),
+    bits_weights: str = typer.Option("", help="relative training frequencies of the --bits settings, "
+                                     "comma-separated (default: equal)"),
+    channel_weights: str = typer.Option("", help="relative training frequencies of the channel counts "
+                                        "(2, 4, 8, 16, …), comma-separated (default: equal)"),
     threads: int = typer.Option(GENERATIVE.threads, help="torch threads"),
+    device: str = typer.Option(GENERATIVE.device, help="torch device: cpu, or cuda on a GPU machine"),
+    minutes: float = typer.Option(GENERATIVE.minutes, help="time budget: after a short measurement, --steps "
+                                  "shrinks so that the run (and its learning-rate schedule) ends within it"),
 ) -> None:
     """Train a generative extreme-rate autoencoder (nested channel rate points, ROI-aware)."""
     from ..codec.autoencoder.generative_training import train
@@ -99,7 +106,13 @@ def train_generative(
                                 conditional=conditional, mse_weight=mse_weight, msssim_weight=msssim_weight,
                                 msssim_scales=msssim_scales, crop=crop, batch=batch,
                                 rate_weight=rate_weight, warmup=warmup, context=int(context),
+                                device=device, minutes=minutes, bits_weights=_floats(bits_weights),
+                                channel_weights=_floats(channel_weights),
                                 bits=tuple(int(b) for b in bits.split(","))))
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    return tuple(float(v) for v in text.split(",")) if text else ()
 
 
 @app.command("export-autoencoder")
@@ -118,7 +131,7 @@ def export_autoencoder(
 
     from ..codec.autoencoder.export import export
     from ..weights import WEIGHTS_DIR
-    state = torch.load(run / "checkpoint.pt", weights_only=False)
+    state = torch.load(run / "checkpoint.pt", weights_only=False, map_location="cpu")
     log = read_log(run)
     last_val = next((log[s]["val"] for s in sorted(log, reverse=True) if "val" in log[s]), None)
     record = {
@@ -128,7 +141,7 @@ def export_autoencoder(
                  "BSDS500 resized by 0.5/0.6/0.7 (Lanczos; the sizes at least as large as the crop), random flips",
         "steps": state["step"],
         "wall_time_hours": round(state["elapsed"] / 3600, 2),
-        "hardware": "2 CPU cores (no GPU)",
+        "hardware": state.get("hardware", "2 CPU cores (no GPU)"),
         "config": state["config"],
         "final_validation_estimate": last_val,
         "command": (_generative_command(run, state["config"]) if "gan_start" in state["config"]
@@ -151,7 +164,8 @@ def _generative_command(run: Path, cfg: dict) -> str:
                f"--gan-weight {cfg['gan_weight']} --lr {cfg['lr']}")
     if cfg.get("start_from"):
         command += f" --start-from {cfg['start_from']}"
-    for key in ("mse_weight", "msssim_weight", "msssim_scales", "crop", "batch", "rate_weight", "warmup"):
+    for key in ("mse_weight", "msssim_weight", "msssim_scales", "crop", "batch", "rate_weight", "warmup",
+                "device", "minutes"):
         # only where the run differs
         if key in cfg and cfg[key] != getattr(default, key):
             command += f" --{key.replace('_', '-')} {cfg[key]}"
@@ -161,6 +175,9 @@ def _generative_command(run: Path, cfg: dict) -> str:
         command += " --context"
     if tuple(cfg.get("bits", default.bits)) != tuple(default.bits):
         command += f" --bits {','.join(map(str, cfg['bits']))}"
+    for key in ("bits_weights", "channel_weights"):
+        if cfg.get(key):
+            command += f" --{key.replace('_', '-')} {','.join(f'{w:g}' for w in cfg[key])}"
     return command + (" --decoder-only" if cfg.get("decoder_only") else "")
 
 

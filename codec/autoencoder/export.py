@@ -78,7 +78,7 @@ def export(checkpoint: Path, name: str, out_dir: Path, training_record: dict, de
            count_images: list[Path] | None = None) -> dict:
     """Write the shipped model. A context model's tables are counted on ``count_images``
     (see :func:`counted_context_tables`) when given, else taken from its float prior."""
-    state = torch.load(checkpoint, weights_only=False)  # our own training checkpoint
+    state = torch.load(checkpoint, weights_only=False, map_location="cpu")  # our own training checkpoint
     cfg = state["config"]
     fields = {f.name for f in dataclasses.fields(ModelConfig)}
     config = ModelConfig(**{k: v for k, v in cfg.items() if k in fields})

@@ -44,8 +44,13 @@ class GenerativeConfig:
     d_scales: int = 3
     conditional: bool = True
     roi_probability: float = 0.25
+    bits_weights: tuple = ()       # relative frequencies of the ``bits`` settings in training (empty: equal)
+    channel_weights: tuple = ()    # likewise for the channel counts C' (empty: equal)
     seed: int = 1
     threads: int = 2
+    device: str = "cpu"         # "cuda" on a lent GPU machine; files decode the same (export runs on the CPU)
+    minutes: float = 0.0        # > 0: a time budget; after a short measurement the run fixes ``steps`` so that
+                                # its schedule ends within it (a lent machine's command has a hard limit)
     log_every: int = 50
     checkpoint_every: int = 250
     validate_every: int = 1000

@@ -31,8 +31,14 @@ Learned Image Compression", with HiFiC's conditional discriminator):
   0), which is exactly what a region-of-interest file codes.
 
 State (models, optimisers, RNGs, step) is checkpointed atomically every
-``checkpoint_every`` steps; the same run folder resumes. Changed loss weights
-on a resume are recorded in ``history.jsonl``.
+``checkpoint_every`` steps; the same run folder resumes (on any device: states
+load to the CPU first). Changed loss weights on a resume are recorded in
+``history.jsonl``.
+
+**On a lent GPU** (``device="cuda"``) a command has a hard time limit, so
+``minutes`` gives the run a budget instead of a step count: after
+``BUDGET_PROBE`` steps it measures its speed and fixes ``steps`` (and with it
+the cosine schedule) to end inside the budget, and logs the decision.
 """
 from __future__ import annotations
 
@@ -60,7 +66,15 @@ from .training import _atomic_save, learning_rate  # same warm-up + cosine sched
 
 # Settings a resume may change (recorded in history.jsonl); everything else is fixed by the run.
 ADJUSTABLE = ("steps", "gan_start", "lr", "lr_final", "d_lr", "mse_weight", "msssim_weight", "rate_weight",
-              "gan_weight", "roi_probability")
+              "gan_weight", "roi_probability", "device", "minutes")
+BUDGET_PROBE = 40     # steps timed (after BUDGET_SKIP warm-up steps) before a time budget fixes ``steps``
+BUDGET_SKIP = 10
+BUDGET_MARGIN = 0.94  # the share of the remaining budget that steps may fill (validation, checkpoints, exit)
+
+
+def steps_for_budget(steps: int, step: int, seconds_per_step: float, seconds_left: float) -> int:
+    """The total step count (at most ``steps``) that ends a run within ``seconds_left`` at the measured speed."""
+    return min(steps, step + max(0, int(BUDGET_MARGIN * seconds_left / seconds_per_step)))
 
 
 def coded_mask(counts: torch.Tensor, channels: int) -> torch.Tensor:
@@ -68,9 +82,21 @@ def coded_mask(counts: torch.Tensor, channels: int) -> torch.Tensor:
     return (torch.arange(channels).view(1, -1, 1, 1) < counts.unsqueeze(1)).float()
 
 
+def draw_probabilities(weights: tuple, count: int) -> np.ndarray | None:
+    """Relative weights → the probabilities of a training draw (None, i.e. equal, when no weights).
+
+    Weighting the settings lets a run spend its steps where a comparison is decided
+    (e.g. the top settings, which meet AVIF) while the nested model keeps the others."""
+    if not weights:
+        return None
+    if len(weights) != count or min(weights) < 0 or sum(weights) <= 0:
+        raise ValueError(f"need {count} non-negative weights, not a sum of zero, got {list(weights)}")
+    return np.asarray(weights, dtype=np.float64) / float(sum(weights))
+
+
 def draw_counts(rng: np.random.Generator, cfg: GenerativeConfig, batch: int, h: int, w: int) -> tuple[torch.Tensor, int]:
     """A channel count map per batch: uniform C', or (for ROI practice) a box at C' in a smaller count."""
-    top = int(rng.choice(cfg.channels))
+    top = int(rng.choice(cfg.channels, p=draw_probabilities(cfg.channel_weights, len(cfg.channels))))
     counts = np.full((batch, h, w), top, dtype=np.int64)
     if rng.random() < cfg.roi_probability:
         lower = [0] + [c for c in cfg.channels if c < top]
@@ -165,8 +191,16 @@ def train(run_dir: Path, cfg: GenerativeConfig) -> Path:
     run_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
-    model = AutoencoderModel(cfg.model_config())
-    D = MultiScaleDiscriminator(cfg.d_scales, cfg.d_width, cfg.c if cfg.conditional else 0)
+    device = torch.device(cfg.device)
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True   # training only: files are coded by the exported CPU model
+        torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cudnn.benchmark = True          # fixed crop size: let cuDNN pick its fastest kernels
+    session_start = time.time()
+    hardware = (f"one {torch.cuda.get_device_name(device)} GPU (TF32)" if device.type == "cuda"
+                else f"{cfg.threads} CPU threads (no GPU)")
+    model = AutoencoderModel(cfg.model_config()).to(device)
+    D = MultiScaleDiscriminator(cfg.d_scales, cfg.d_width, cfg.c if cfg.conditional else 0).to(device)
     groups = {"pretrained": [], "new": [], "prior": []}
     for name, p in model.named_parameters():
         if cfg.decoder_only and not name.startswith(("expand.", "synthesis.")):
@@ -181,13 +215,13 @@ def train(run_dir: Path, cfg: GenerativeConfig) -> Path:
         {"params": groups["prior"], "lr_factor": cfg.prior_lr_factor}], lr=cfg.lr)
     d_optimizer = torch.optim.Adam(D.parameters(), lr=cfg.d_lr, betas=(0.5, 0.999))
     sampler = CropSampler(load_scaled(list_images([Path(d) for d in cfg.data])), cfg.crop, cfg.seed)
-    val_images = validation_set(Path(cfg.val))
+    val_images = validation_set(Path(cfg.val)).to(device)
     rng = np.random.default_rng(cfg.seed + 1)
     step, elapsed = 0, 0.0
     ckpt_path = run_dir / "checkpoint.pt"
     if ckpt_path.exists():
         # Our own checkpoint, written below: trusted, so full unpickling is fine here.
-        state = torch.load(ckpt_path, weights_only=False)
+        state = torch.load(ckpt_path, weights_only=False, map_location="cpu")
         model.load_state_dict(state["model"])
         D.load_state_dict(state["discriminator"])
         optimizer.load_state_dict(state["optimizer"])
@@ -195,6 +229,8 @@ def train(run_dir: Path, cfg: GenerativeConfig) -> Path:
         sampler.rng = pickle.loads(state["sampler_rng"])
         rng = pickle.loads(state["rng"])
         torch.set_rng_state(state["torch_rng"])
+        if device.type == "cuda" and "cuda_rng" in state:
+            torch.cuda.set_rng_state(state["cuda_rng"])
         step, elapsed = state["step"], state["elapsed"]
         changed = {k: [state["config"].get(k), getattr(cfg, k)] for k in ADJUSTABLE
                    if state["config"].get(k) != getattr(cfg, k)}
@@ -210,7 +246,7 @@ def train(run_dir: Path, cfg: GenerativeConfig) -> Path:
                       tuple(start_config.get("bits", cfg.bits)))
         print(f"started from shipped model {cfg.start_from}, fresh discriminator", flush=True)
     elif cfg.start_from:
-        state = torch.load(cfg.start_from, weights_only=False)   # our own checkpoint, as above
+        state = torch.load(cfg.start_from, weights_only=False, map_location="cpu")   # our own, as above
         load_networks(model, state["model"], tuple(state["config"]["bits"]))
         if state["config"].get("conditional", True) == cfg.conditional:
             D.load_state_dict(state["discriminator"])
@@ -218,29 +254,30 @@ def train(run_dir: Path, cfg: GenerativeConfig) -> Path:
         else:   # the other variant's discriminator has a different input: this one starts fresh
             print(f"started from {cfg.start_from} (step {state['step']}), fresh discriminator", flush=True)
     else:
-        copied = warm_start(model, Path(cfg.init), sampler.batch(64))
+        copied = warm_start(model, Path(cfg.init), sampler.batch(64).to(device))
         print(f"warm start: {len(copied)} tensors from {cfg.init}", flush=True)
     (run_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
     log = open(run_dir / "log.jsonl", "a")
     window: list[dict] = []
     t0 = time.time() - elapsed
     latent_side = cfg.crop // 16
+    probe = (step + BUDGET_SKIP, step + BUDGET_SKIP + BUDGET_PROBE, 0.0) if cfg.minutes > 0 else None
     while step < cfg.steps:
         lr = learning_rate(cfg, step)
         for group in optimizer.param_groups:
             group["lr"] = lr * group["lr_factor"]
         adversarial = step >= cfg.gan_start and cfg.gan_weight > 0
-        bits = int(rng.choice(cfg.bits))
+        bits = int(rng.choice(cfg.bits, p=draw_probabilities(cfg.bits_weights, len(cfg.bits))))
         counts, top = draw_counts(rng, cfg, cfg.batch, latent_side, latent_side)
-        coded = coded_mask(counts, cfg.c)
-        x = sampler.batch(cfg.batch)
+        coded = coded_mask(counts, cfg.c).to(device)
+        x = sampler.batch(cfg.batch).to(device)
         x_hat, total_bits, y_hat = model.forward_with_latent(x, bits, coded)
         mse = torch.mean((x_hat - x) ** 2)
         msssim = (ms_ssim5 if cfg.msssim_scales == 5 else ms_ssim)(x_hat.clamp(0, 1), x).mean()
         bpp = total_bits.mean() / (x.shape[2] * x.shape[3])
         loss = cfg.mse_weight * mse + cfg.msssim_weight * (1 - msssim) + cfg.rate_weight * bpp
         code = y_hat.detach()
-        g_adv = torch.zeros(())
+        g_adv = torch.zeros((), device=device)
         if adversarial:
             g_adv = ls_real(D(x_hat, code))
             loss = loss + cfg.gan_weight * g_adv
@@ -248,13 +285,26 @@ def train(run_dir: Path, cfg: GenerativeConfig) -> Path:
         loss.backward()
         torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], cfg.clip_grad)
         optimizer.step()
-        d_loss = torch.zeros(())
+        d_loss = torch.zeros((), device=device)
         if adversarial:
             d_loss = ls_real(D(x, code)) + ls_fake(D(x_hat.detach(), code))
             d_optimizer.zero_grad(set_to_none=True)
             d_loss.backward()
             d_optimizer.step()
         step += 1
+        if probe is not None and step in probe[:2]:
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            if step == probe[0]:
+                probe = (probe[0], probe[1], time.time())
+            else:
+                per_step = (time.time() - probe[2]) / BUDGET_PROBE
+                left = cfg.minutes * 60 - (time.time() - session_start)
+                cfg.steps = steps_for_budget(cfg.steps, step, per_step, left)
+                probe = None
+                (run_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
+                print(json.dumps({"budget": {"minutes": cfg.minutes, "seconds_per_step": round(per_step, 4),
+                                             "steps": cfg.steps}}), flush=True)
         window.append({"mse": mse.item(), "msssim": msssim.item(), "bpp": bpp.item(), "top": top,
                        "g_adv": g_adv.item(), "d": d_loss.item()})
         if step % cfg.log_every == 0 or step == cfg.steps:
@@ -273,6 +323,7 @@ def train(run_dir: Path, cfg: GenerativeConfig) -> Path:
                           "optimizer": optimizer.state_dict(), "d_optimizer": d_optimizer.state_dict(),
                           "sampler_rng": pickle.dumps(sampler.rng), "rng": pickle.dumps(rng),
                           "torch_rng": torch.get_rng_state(), "step": step,
-                          "elapsed": time.time() - t0, "config": asdict(cfg)}, ckpt_path)
+                          **({"cuda_rng": torch.cuda.get_rng_state()} if device.type == "cuda" else {}),
+                          "elapsed": time.time() - t0, "config": asdict(cfg), "hardware": hardware}, ckpt_path)
     log.close()
     return ckpt_path

@@ -81,7 +81,8 @@ def context_indices(symbols: torch.Tensor) -> torch.Tensor:
     p = F.pad(a, (1, 1, 1, 1))
     v = torch.clamp(p[..., :-2, 1:-1] + p[..., 2:, 1:-1] + p[..., 1:-1, :-2] + p[..., 1:-1, 2:], max=V_BUCKETS - 1)
     h, w = a.shape[2:]
-    anchor = (torch.arange(h).view(-1, 1) + torch.arange(w).view(1, -1)) % 2 == 0
+    rows, cols = torch.arange(h, device=a.device), torch.arange(w, device=a.device)
+    anchor = (rows.view(-1, 1) + cols.view(1, -1)) % 2 == 0
     return torch.where(anchor, u, U_BUCKETS + V_BUCKETS * u + v)
 
 

@@ -46,7 +46,7 @@ def _ssim_terms(x: torch.Tensor, y: torch.Tensor, g: torch.Tensor, dims: tuple =
 
 
 def ssim(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return _ssim_terms(x, y, _window(11, 1.5))[0]
+    return _ssim_terms(x, y, _window(11, 1.5).to(x))[0]
 
 
 def _multi_scale(x: torch.Tensor, y: torch.Tensor, weights: torch.Tensor, window: int,
@@ -55,7 +55,7 @@ def _multi_scale(x: torch.Tensor, y: torch.Tensor, weights: torch.Tensor, window
     full SSIM at the last, each raised to its exponent in ``weights``. ``per_channel``
     takes the product per colour channel and then averages (pytorch-msssim's order);
     ``pad_odd`` pads odd sides before halving (pytorch-msssim) instead of dropping them."""
-    g = _window(window, 1.5)
+    g = _window(window, 1.5).to(x)
     dims = (2, 3) if per_channel else (1, 2, 3)
     values = []
     for level in range(len(weights)):
