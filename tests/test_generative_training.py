@@ -186,3 +186,24 @@ def test_weighted_draws_of_the_settings():
     cfg = GenerativeConfig(channel_weights=(0, 0, 0, 1), roi_probability=0.0)
     rng = np.random.default_rng(0)
     assert {draw_counts(rng, cfg, 1, 2, 2)[1] for _ in range(20)} == {16}
+
+
+def test_a_slow_probe_does_not_fix_a_short_run(monkeypatch):
+    """Regression: the budget was fixed once, from 40 steps timed while an export held
+    the cores (2 s a step instead of 0.3), and a 28-minute run planned 809 steps. The
+    speed is now re-measured every BUDGET_EVERY steps, so the plan recovers."""
+    from gzc.codec.autoencoder import generative_training as gt
+
+    clock = [0.0]
+    monkeypatch.setattr(gt.time, "time", lambda: clock[0])
+    budget = gt.TimeBudget(minutes=10, step=0, cap=10_000, started=0.0)
+    plans = []
+    for step in range(1, 1001):
+        clock[0] += 2.0 if step <= gt.BUDGET_SKIP + gt.BUDGET_PROBE else 0.3   # slow at first, then fast
+        if budget.measures(step):
+            estimate = budget.update(step)
+            if estimate:
+                plans.append(estimate[0])
+    assert plans[0] < 320                                # the probe alone: 2 s a step
+    assert plans[-1] > 1.5 * plans[0]                    # re-measured: far more steps fit
+    assert all(p <= 10_000 for p in plans)

@@ -36,9 +36,9 @@ load to the CPU first). Changed loss weights on a resume are recorded in
 ``history.jsonl``.
 
 **On a lent GPU** (``device="cuda"``) a command has a hard time limit, so
-``minutes`` gives the run a budget instead of a step count: after
-``BUDGET_PROBE`` steps it measures its speed and fixes ``steps`` (and with it
-the cosine schedule) to end inside the budget, and logs the decision.
+``minutes`` gives the run a budget instead of a step count: it measures its
+speed and fixes ``steps`` (and with it the cosine schedule) to end inside the
+budget, re-measuring as it goes (:class:`TimeBudget`).
 """
 from __future__ import annotations
 
@@ -69,12 +69,44 @@ ADJUSTABLE = ("steps", "gan_start", "lr", "lr_final", "d_lr", "mse_weight", "mss
               "gan_weight", "roi_probability", "device", "minutes")
 BUDGET_PROBE = 40     # steps timed (after BUDGET_SKIP warm-up steps) before a time budget fixes ``steps``
 BUDGET_SKIP = 10
+BUDGET_EVERY = 50     # steps between later re-estimates
 BUDGET_MARGIN = 0.94  # the share of the remaining budget that steps may fill (validation, checkpoints, exit)
 
 
 def steps_for_budget(steps: int, step: int, seconds_per_step: float, seconds_left: float) -> int:
     """The total step count (at most ``steps``) that ends a run within ``seconds_left`` at the measured speed."""
     return min(steps, step + max(0, int(BUDGET_MARGIN * seconds_left / seconds_per_step)))
+
+
+class TimeBudget:
+    """Fixes a run's step count from its measured speed so that it ends within ``minutes``.
+
+    The speed is first measured over ``BUDGET_PROBE`` steps (after ``BUDGET_SKIP``
+    warm-up steps), then re-measured every ``BUDGET_EVERY`` steps as the mean since the
+    probe began: a probe taken while another process held the cores would otherwise
+    fix a run far too short (the learning-rate schedule, which follows ``steps``,
+    shifts a little at each re-estimate). ``cap`` (the requested ``steps``) is never
+    exceeded."""
+
+    def __init__(self, minutes: float, step: int, cap: int, started: float):
+        self.seconds, self.cap, self.started = minutes * 60, cap, started
+        self.mark_step, self.mark_time = step + BUDGET_SKIP, None
+        self.first = self.mark_step + BUDGET_PROBE
+
+    def measures(self, step: int) -> bool:
+        """Whether ``step`` is one at which the clock is read."""
+        return step == self.mark_step or (step >= self.first and (step - self.first) % BUDGET_EVERY == 0)
+
+    def update(self, step: int) -> tuple[int, float] | None:
+        """At a measuring step: (the total step count that fits, seconds per step), or None."""
+        now = time.time()
+        if step == self.mark_step:
+            self.mark_time = now
+            return None
+        if self.mark_time is None or not self.measures(step):
+            return None
+        per_step = (now - self.mark_time) / (step - self.mark_step)
+        return steps_for_budget(self.cap, step, per_step, self.seconds - (now - self.started)), per_step
 
 
 def coded_mask(counts: torch.Tensor, channels: int) -> torch.Tensor:
@@ -261,7 +293,7 @@ def train(run_dir: Path, cfg: GenerativeConfig) -> Path:
     window: list[dict] = []
     t0 = time.time() - elapsed
     latent_side = cfg.crop // 16
-    probe = (step + BUDGET_SKIP, step + BUDGET_SKIP + BUDGET_PROBE, 0.0) if cfg.minutes > 0 else None
+    budget = TimeBudget(cfg.minutes, step, cfg.steps, session_start) if cfg.minutes > 0 else None
     while step < cfg.steps:
         lr = learning_rate(cfg, step)
         for group in optimizer.param_groups:
@@ -292,19 +324,17 @@ def train(run_dir: Path, cfg: GenerativeConfig) -> Path:
             d_loss.backward()
             d_optimizer.step()
         step += 1
-        if probe is not None and step in probe[:2]:
+        if budget is not None and budget.measures(step):
             if device.type == "cuda":
                 torch.cuda.synchronize()
-            if step == probe[0]:
-                probe = (probe[0], probe[1], time.time())
-            else:
-                per_step = (time.time() - probe[2]) / BUDGET_PROBE
-                left = cfg.minutes * 60 - (time.time() - session_start)
-                cfg.steps = steps_for_budget(cfg.steps, step, per_step, left)
-                probe = None
+            estimate = budget.update(step)
+            if estimate is not None and estimate[0] != cfg.steps:
+                first = cfg.steps == budget.cap
+                cfg.steps = estimate[0]
                 (run_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
-                print(json.dumps({"budget": {"minutes": cfg.minutes, "seconds_per_step": round(per_step, 4),
-                                             "steps": cfg.steps}}), flush=True)
+                if first:
+                    print(json.dumps({"budget": {"minutes": cfg.minutes, "seconds_per_step": round(estimate[1], 4),
+                                                 "steps": cfg.steps}}), flush=True)
         window.append({"mse": mse.item(), "msssim": msssim.item(), "bpp": bpp.item(), "top": top,
                        "g_adv": g_adv.item(), "d": d_loss.item()})
         if step % cfg.log_every == 0 or step == cfg.steps:
