@@ -207,3 +207,14 @@ def test_a_slow_probe_does_not_fix_a_short_run(monkeypatch):
     assert plans[0] < 320                                # the probe alone: 2 s a step
     assert plans[-1] > 1.5 * plans[0]                    # re-measured: far more steps fit
     assert all(p <= 10_000 for p in plans)
+
+
+def test_a_rate_weight_per_bits_setting():
+    """--bits-rate-weights prices each setting's bits on its own; absent, --rate-weight holds."""
+    from gzc.codec.autoencoder.generative_training import rate_weight
+
+    assert rate_weight(GenerativeConfig(bits=(2, 3, 4), rate_weight=30.0), 4) == 30.0
+    cfg = GenerativeConfig(bits=(2, 3, 4), rate_weight=30.0, bits_rate_weights=(30, 30, 18))
+    assert rate_weight(cfg, 3) == 30.0 and rate_weight(cfg, 4) == 18.0
+    with pytest.raises(ValueError, match="one rate weight per"):
+        rate_weight(GenerativeConfig(bits=(2, 3, 4), bits_rate_weights=(30, 18)), 4)

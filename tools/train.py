@@ -92,6 +92,8 @@ def train_generative(
                                      "comma-separated (default: equal)"),
     channel_weights: str = typer.Option("", help="relative training frequencies of the channel counts "
                                         "(2, 4, 8, 16, …), comma-separated (default: equal)"),
+    bits_rate_weights: str = typer.Option("", help="a rate weight per --bits setting, comma-separated "
+                                          "(default: --rate-weight for all)"),
     threads: int = typer.Option(GENERATIVE.threads, help="torch threads"),
     device: str = typer.Option(GENERATIVE.device, help="torch device: cpu, or cuda on a GPU machine"),
     minutes: float = typer.Option(GENERATIVE.minutes, help="time budget: after a short measurement, --steps "
@@ -108,6 +110,7 @@ def train_generative(
                                 rate_weight=rate_weight, warmup=warmup, context=int(context),
                                 device=device, minutes=minutes, bits_weights=_floats(bits_weights),
                                 channel_weights=_floats(channel_weights),
+                                bits_rate_weights=_floats(bits_rate_weights),
                                 bits=tuple(int(b) for b in bits.split(","))))
 
 
@@ -175,7 +178,7 @@ def _generative_command(run: Path, cfg: dict) -> str:
         command += " --context"
     if tuple(cfg.get("bits", default.bits)) != tuple(default.bits):
         command += f" --bits {','.join(map(str, cfg['bits']))}"
-    for key in ("bits_weights", "channel_weights"):
+    for key in ("bits_weights", "channel_weights", "bits_rate_weights"):
         if cfg.get(key):
             command += f" --{key.replace('_', '-')} {','.join(f'{w:g}' for w in cfg[key])}"
     return command + (" --decoder-only" if cfg.get("decoder_only") else "")

@@ -39,6 +39,8 @@ class GenerativeConfig:
     msssim_weight: float = 2.0
     msssim_scales: int = 3         # 3: the 7×7-window proxy (crops ≥ 64); 5: the benchmark's MS-SSIM (crops ≥ 176)
     rate_weight: float = 1.0
+    bits_rate_weights: tuple = ()  # a rate weight per ``bits`` setting (empty: ``rate_weight`` for all): a
+                                   # setting priced lower learns a finer step, so it spends more bits
     gan_weight: float = 0.08
     d_width: int = 32
     d_scales: int = 3

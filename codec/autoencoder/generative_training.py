@@ -126,6 +126,15 @@ def draw_probabilities(weights: tuple, count: int) -> np.ndarray | None:
     return np.asarray(weights, dtype=np.float64) / float(sum(weights))
 
 
+def rate_weight(cfg: GenerativeConfig, bits: int) -> float:
+    """The price of a bit for a batch drawn at ``bits``: its own, if the run sets one per setting."""
+    if not cfg.bits_rate_weights:
+        return cfg.rate_weight
+    if len(cfg.bits_rate_weights) != len(cfg.bits):
+        raise ValueError(f"need one rate weight per --bits setting {list(cfg.bits)}, got {list(cfg.bits_rate_weights)}")
+    return float(cfg.bits_rate_weights[list(cfg.bits).index(bits)])
+
+
 def draw_counts(rng: np.random.Generator, cfg: GenerativeConfig, batch: int, h: int, w: int) -> tuple[torch.Tensor, int]:
     """A channel count map per batch: uniform C', or (for ROI practice) a box at C' in a smaller count."""
     top = int(rng.choice(cfg.channels, p=draw_probabilities(cfg.channel_weights, len(cfg.channels))))
@@ -307,7 +316,7 @@ def train(run_dir: Path, cfg: GenerativeConfig) -> Path:
         mse = torch.mean((x_hat - x) ** 2)
         msssim = (ms_ssim5 if cfg.msssim_scales == 5 else ms_ssim)(x_hat.clamp(0, 1), x).mean()
         bpp = total_bits.mean() / (x.shape[2] * x.shape[3])
-        loss = cfg.mse_weight * mse + cfg.msssim_weight * (1 - msssim) + cfg.rate_weight * bpp
+        loss = cfg.mse_weight * mse + cfg.msssim_weight * (1 - msssim) + rate_weight(cfg, bits) * bpp
         code = y_hat.detach()
         g_adv = torch.zeros((), device=device)
         if adversarial:
