@@ -10,7 +10,9 @@ images) it interpolates every *reference* curve in log-bpp at the
 candidate's MS-SSIM and prints reference bpp ÷ candidate bpp: > 1 means the
 reference needs more bits for the same quality. A reference curve is its
 settings' means sorted by bpp, keeping only the points that raise MS-SSIM
-(dominated settings are skipped); no extrapolation (``–`` outside it).
+(``report.upper_envelope``: dominated settings are skipped), interpolated as
+``extreme.md`` does (``extreme.bpp_for_value``: never extrapolated; ``–``
+where the reference cannot reach our MS-SSIM).
 
 Run: ``python bench/compare_models.py bench/results/kodak gzc:ae-generative-context-v2
 gzc:ae-generative-context-v1 avif`` (candidate first; codec names as in the records).
@@ -19,46 +21,32 @@ from __future__ import annotations
 
 import json
 import sys
-from collections import defaultdict
 from pathlib import Path
 
-import numpy as np
+from gzc.tools.bench.extreme import bpp_for_value
+from gzc.tools.bench.report import summarise, upper_envelope
 
 
-def curve(results: Path, codec: str) -> dict[str, tuple[float, float, float]]:
-    """Setting → mean (bpp, MS-SSIM, PSNR) over the images, from ``records/<codec>.json``."""
+def points(results: Path, codec: str) -> list[dict]:
+    """The codec's settings, mean metrics over the images (``gzc-bench``'s summary of its records)."""
     path = results / "records" / (codec.replace(":", "_") + ".json")
-    per_setting = defaultdict(list)
-    for r in json.loads(path.read_text())["records"]:
-        per_setting[r["param"]].append((r["bpp"], r["msssim"], r["psnr"]))
-    return {p: tuple(float(v) for v in np.mean(rows, axis=0)) for p, rows in per_setting.items()}
-
-
-def bpp_at(reference: dict, msssim: float) -> float | None:
-    """The reference's bpp at this MS-SSIM, interpolated in log-bpp on its rising frontier."""
-    frontier: list[tuple[float, float]] = []
-    for bpp, quality, _ in sorted(reference.values()):
-        if not frontier or quality > frontier[-1][1]:
-            frontier.append((bpp, quality))
-    qualities = [q for _, q in frontier]
-    if not qualities or not qualities[0] <= msssim <= qualities[-1]:
-        return None
-    return float(np.exp(np.interp(msssim, qualities, [np.log(b) for b, _ in frontier])))
+    return summarise(json.loads(path.read_text())["records"])[codec]
 
 
 def main(argv: list[str]) -> None:
     if len(argv) < 3:
         sys.exit("usage: python bench/compare_models.py RESULTS_FOLDER CANDIDATE REFERENCE [REFERENCE …]")
     results, candidate, references = Path(argv[0]), argv[1], argv[2:]
-    ours = curve(results, candidate)
-    theirs = {name: curve(results, name) for name in references}
-    print(f"{candidate}: setting, bpp, MS-SSIM, PSNR; then each reference's bpp ÷ ours at our MS-SSIM")
-    for setting, (bpp, msssim, psnr) in sorted(ours.items(), key=lambda item: item[1][0]):
+    curves = {name: upper_envelope(points(results, name), "msssim") for name in references}
+    print(f"{candidate}: setting, bpp, MS-SSIM, PSNR; then each reference's bpp ÷ ours at our MS-SSIM "
+          "(≤: its smallest file already matches us)")
+    for p in points(results, candidate):
         ratios = []
-        for name, ref in theirs.items():
-            need = bpp_at(ref, msssim)
-            ratios.append(f"{name} {need / bpp:.3f}×" if need else f"{name} –")
-        print(f"{setting:6s} {bpp:.4f} {msssim:.4f} {psnr:5.2f}  " + "  ".join(ratios))
+        for name, curve in curves.items():
+            need, how = bpp_for_value(curve, "msssim", p["msssim"])
+            mark = "≤" if how == "at most" else ""
+            ratios.append(f"{name} {mark}{need / p['bpp']:.3f}×" if need else f"{name} –")
+        print(f"{p['param']:6s} {p['bpp']:.4f} {p['msssim']:.4f} {p['psnr']:5.2f}  " + "  ".join(ratios))
 
 
 if __name__ == "__main__":

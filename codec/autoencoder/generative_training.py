@@ -98,12 +98,13 @@ class TimeBudget:
         return step == self.mark_step or (step >= self.first and (step - self.first) % BUDGET_EVERY == 0)
 
     def update(self, step: int) -> tuple[int, float] | None:
-        """At a measuring step: (the total step count that fits, seconds per step), or None."""
+        """At a step where :meth:`measures`: (the total step count that fits, seconds per step),
+        or None while the probe is still running."""
         now = time.time()
         if step == self.mark_step:
             self.mark_time = now
             return None
-        if self.mark_time is None or not self.measures(step):
+        if self.mark_time is None:
             return None
         per_step = (now - self.mark_time) / (step - self.mark_step)
         return steps_for_budget(self.cap, step, per_step, self.seconds - (now - self.started)), per_step
@@ -255,6 +256,10 @@ def train(run_dir: Path, cfg: GenerativeConfig) -> Path:
         {"params": groups["new"], "lr_factor": 1.0},
         {"params": groups["prior"], "lr_factor": cfg.prior_lr_factor}], lr=cfg.lr)
     d_optimizer = torch.optim.Adam(D.parameters(), lr=cfg.d_lr, betas=(0.5, 0.999))
+    # the per-setting draws and prices, once, so that a bad list fails before the images load
+    bits_p = draw_probabilities(cfg.bits_weights, len(cfg.bits))
+    rate_weights = {b: rate_weight(cfg, b) for b in cfg.bits}
+    draw_probabilities(cfg.channel_weights, len(cfg.channels))   # draw_counts applies it per batch
     sampler = CropSampler(load_scaled(list_images([Path(d) for d in cfg.data])), cfg.crop, cfg.seed)
     val_images = validation_set(Path(cfg.val)).to(device)
     rng = np.random.default_rng(cfg.seed + 1)
@@ -308,7 +313,7 @@ def train(run_dir: Path, cfg: GenerativeConfig) -> Path:
         for group in optimizer.param_groups:
             group["lr"] = lr * group["lr_factor"]
         adversarial = step >= cfg.gan_start and cfg.gan_weight > 0
-        bits = int(rng.choice(cfg.bits, p=draw_probabilities(cfg.bits_weights, len(cfg.bits))))
+        bits = int(rng.choice(cfg.bits, p=bits_p))
         counts, top = draw_counts(rng, cfg, cfg.batch, latent_side, latent_side)
         coded = coded_mask(counts, cfg.c).to(device)
         x = sampler.batch(cfg.batch).to(device)
@@ -316,7 +321,7 @@ def train(run_dir: Path, cfg: GenerativeConfig) -> Path:
         mse = torch.mean((x_hat - x) ** 2)
         msssim = (ms_ssim5 if cfg.msssim_scales == 5 else ms_ssim)(x_hat.clamp(0, 1), x).mean()
         bpp = total_bits.mean() / (x.shape[2] * x.shape[3])
-        loss = cfg.mse_weight * mse + cfg.msssim_weight * (1 - msssim) + rate_weight(cfg, bits) * bpp
+        loss = cfg.mse_weight * mse + cfg.msssim_weight * (1 - msssim) + rate_weights[bits] * bpp
         code = y_hat.detach()
         g_adv = torch.zeros((), device=device)
         if adversarial:
@@ -338,12 +343,11 @@ def train(run_dir: Path, cfg: GenerativeConfig) -> Path:
                 torch.cuda.synchronize()
             estimate = budget.update(step)
             if estimate is not None and estimate[0] != cfg.steps:
-                first = cfg.steps == budget.cap
                 cfg.steps = estimate[0]
                 (run_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
-                if first:
-                    print(json.dumps({"budget": {"minutes": cfg.minutes, "seconds_per_step": round(estimate[1], 4),
-                                                 "steps": cfg.steps}}), flush=True)
+            if step == budget.first:   # the first plan is announced; later re-estimates only adjust it
+                print(json.dumps({"budget": {"minutes": cfg.minutes, "seconds_per_step": round(estimate[1], 4),
+                                             "steps": cfg.steps}}), flush=True)
         window.append({"mse": mse.item(), "msssim": msssim.item(), "bpp": bpp.item(), "top": top,
                        "g_adv": g_adv.item(), "d": d_loss.item()})
         if step % cfg.log_every == 0 or step == cfg.steps:
