@@ -12,6 +12,16 @@ reading headers never loads torch; it is imported on the first encode/decode.
 """
 from __future__ import annotations
 
+import os
+
+# Decoders must give the same pixels under any thread count. With oneDNN off (see
+# codec/fixed_path.py) convolutions are MKL GEMMs, whose default code path splits sums
+# by thread on some CPUs (seen on an AVX-512 Xeon: 10 of 1.2 M values ±1 between 1 and 2
+# threads). MKL's strict conditional-numerical-reproducibility mode fixes the order for any
+# thread count; MKL reads this variable at its first call, which is after this import
+# unless the embedding application already ran MKL code (then it should set it itself).
+os.environ.setdefault("MKL_CBWR", "AVX2,STRICT")
+
 __version__ = "0.1.0"
 __all__ = ["encode", "decode", "read_header", "__version__"]
 

@@ -5,6 +5,10 @@ oneDNN's convolutions round differently with the thread count (measured on a
 1.2 M values). Torch's plain im2col + GEMM path on contiguous (NCHW) tensors
 gives the same pixels for every thread count and memory format, at about
 twice the decode time. Both backends' decoders run inside this context.
+Those GEMMs are then MKL's, which on some CPUs (an AVX-512 Xeon) also round
+differently with the thread count unless MKL runs in its strict reproducible
+mode: importing ``gzc`` sets ``MKL_CBWR=AVX2,STRICT`` before torch first calls
+MKL (see the package's ``__init__``).
 """
 from __future__ import annotations
 

@@ -196,6 +196,17 @@ def test_decoding_is_identical_across_thread_counts(tmp_path):
     assert len(digests) == 1, digests
 
 
+def test_import_selects_mkl_reproducible_mode_without_torch():
+    """The thread-count test above failed on an AVX-512 Xeon (10 values ±1) until importing
+    gzc put MKL in its strict reproducible mode; the import must still not load torch."""
+    import subprocess
+    import sys
+    code = "import os, sys, gzc; print(os.environ.get('MKL_CBWR'), 'torch' in sys.modules)"
+    env = {k: v for k, v in __import__("os").environ.items() if k != "MKL_CBWR"}
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env)
+    assert out.stdout.split() == ["AVX2,STRICT", "False"]
+
+
 def test_decoding_ignores_process_wide_torch_settings(photo):
     """oneDNN switched off or a channels-last model elsewhere must not change our pixels."""
     import torch

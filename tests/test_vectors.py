@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from conftest import load_reference_decoder
 from gzc import formats
@@ -20,12 +21,22 @@ ERRORS = {name: getattr(formats, name, None) or getattr(core, name, None) or get
 
 
 @pytest.mark.parametrize("vector", INDEX["valid"], ids=lambda v: v["file"])
-def test_valid_vector_decodes_bit_exactly(vector):
+def test_valid_vector_decodes_as_specified(vector):
+    """The latent decodes exactly; the pixels match the reference decoder's (decoded/NAME.png)
+    within the ±1 in a few values that floating-point synthesis may differ by on another CPU
+    (spec §7). Pixel hashes alone failed on an AVX-512 Xeon for a vector made elsewhere."""
     data = (VECTORS / vector["file"]).read_bytes()
     assert len(data) == vector["bytes"]
+    header = formats.read(data)
+    latent = core._decode_payload(header, registry.load_backend(registry.find_by_id(header.model_id)).for_file(header))
+    assert hashlib.sha256(np.ascontiguousarray(latent, dtype="<i4").tobytes()).hexdigest() == vector["latent_sha256"]
     decoded = core.decode_bytes(data)
     assert decoded.pixels.shape[:2] == (vector["height"], vector["width"])
-    assert hashlib.sha256(np.ascontiguousarray(decoded.pixels).tobytes()).hexdigest() == vector["decoded_sha256"]
+    with Image.open(VECTORS / vector["decoded_png"]) as im:
+        expected = np.asarray(im)
+    assert hashlib.sha256(np.ascontiguousarray(expected).tobytes()).hexdigest() == vector["decoded_sha256"]
+    diff = np.abs(decoded.pixels.astype(np.int16) - expected.astype(np.int16))
+    assert diff.max() <= 1 and np.count_nonzero(diff) <= 0.01 * diff.size
 
 
 @pytest.mark.parametrize("vector", [v for v in INDEX["valid"] if v["coder"] == "range"], ids=lambda v: v["file"])

@@ -1,27 +1,34 @@
 """Regenerate the conformance vectors in spec/vectors/ (run after changing a shipped model).
 
-    python spec/vectors/make_vectors.py
+    python spec/vectors/make_vectors.py                  # re-encode everything
+    python spec/vectors/make_vectors.py --expectations   # keep the .gzc files, redo what they decode to
 
 Valid files: small images coded with the default model at several settings,
 with the latent-search face model (plain and GANZ mode), and with the
 generative autoencoder (rate points, region-of-interest maps);
-vectors.json records, for each, the SHA-256 of the decoded pixel array
-(row-major, interleaved, uint8) and what it exercises. Invalid files in bad/
-each carry the exception class a conformant reader must raise.
+vectors.json records, for each, the SHA-256 of the decoded *latent* (exact on
+every machine), the reference decoder's pixels as ``decoded/NAME.png`` with
+their SHA-256 (row-major, interleaved, uint8; another CPU may differ by ±1 in
+a few values, spec §7), and what it exercises. Invalid files in bad/ each
+carry the exception class a conformant reader must raise.
 """
 from __future__ import annotations
 
 import dataclasses
 import hashlib
 import json
+import sys
 import zlib
 from pathlib import Path
 
 import numpy as np
 
+from PIL import Image
+
 from gzc import formats
+from gzc.codec import codec as core
 from gzc.codec.codec import decode_bytes, encode_pixels
-from gzc.codec.registry import find_model
+from gzc.codec.registry import find_by_id, find_model, load_backend
 
 HERE = Path(__file__).resolve().parent
 GENERATIVE_MODEL = "ae-generative-v1"
@@ -37,18 +44,48 @@ def scene(h: int, w: int, seed: int) -> np.ndarray:
     return np.clip(img + rng.normal(0, 4, img.shape), 0, 255).astype(np.uint8)
 
 
+def latent_sha256(symbols: np.ndarray) -> str:
+    """SHA-256 of a decoded latent as signed 32-bit little-endian integers in C order."""
+    return hashlib.sha256(np.ascontiguousarray(symbols, dtype="<i4").tobytes()).hexdigest()
+
+
+def decoded_latent(data: bytes) -> np.ndarray:
+    """The entropy-decoded latent of a valid file (exact: integers only)."""
+    header = formats.read(data)
+    backend = load_backend(find_by_id(header.model_id)).for_file(header)
+    return core._decode_payload(header, backend)
+
+
+def expectations(file: str, data: bytes) -> dict:
+    """What a file decodes to: its latent's hash, and the pixels, written to ``decoded/`` as PNG."""
+    pixels = np.ascontiguousarray(decode_bytes(data).pixels)
+    png = f"decoded/{Path(file).stem}.png"
+    (HERE / "decoded").mkdir(exist_ok=True)
+    Image.fromarray(pixels).save(HERE / png, optimize=True)
+    return {"latent_sha256": latent_sha256(decoded_latent(data)), "decoded_png": png,
+            "decoded_sha256": hashlib.sha256(pixels.tobytes()).hexdigest()}
+
+
 def write_vector(name: str, img: np.ndarray, model, bits: int, coder: str, what: str,
                  color: int = formats.COLOR_RGB, **encode_options) -> dict:
-    """Encode ``img`` into ``NAME.gzc`` and describe it (with the SHA-256 of its decoded pixels)."""
+    """Encode ``img`` into ``NAME.gzc`` and describe it (with what it decodes to)."""
     data = encode_pixels(img, color=color, model=model.name, bits=bits, coder=coder, **encode_options)
     (HERE / f"{name}.gzc").write_bytes(data)
-    pixels = decode_bytes(data).pixels
     coder = formats.CODER_NAMES[formats.read(data).coder]      # "range" is coder 3 for a context model
     return {"file": f"{name}.gzc", "model": model.name, "model_id": model.model_id.hex(),
             "width": img.shape[1], "height": img.shape[0], "bits": bits, "coder": coder,
             "colour": formats.COLOR_NAMES[color], "bytes": len(data),
-            "decoded_sha256": hashlib.sha256(np.ascontiguousarray(pixels).tobytes()).hexdigest(),
-            "exercises": what}
+            **expectations(f"{name}.gzc", data), "exercises": what}
+
+
+def refresh_expectations() -> None:
+    """Keep every .gzc file as it is and recompute what it decodes to (latent hash, pixels)."""
+    index = json.loads((HERE / "vectors.json").read_text())
+    for vector in index["valid"]:
+        what = vector.pop("exercises")
+        vector.update(expectations(vector["file"], (HERE / vector["file"]).read_bytes()), exercises=what)
+    (HERE / "vectors.json").write_text(json.dumps(index, indent=2) + "\n")
+    print(f"updated what {len(index['valid'])} valid vectors decode to")
 
 
 def main() -> None:
@@ -108,6 +145,7 @@ def main() -> None:
     with_chunk = formats.write(dataclasses.replace(base, chunks=(formats.Chunk(b"xtra", b"ignore me"),)))
     (HERE / "rgb_48x32_b6_ancillary.gzc").write_bytes(with_chunk)
     vectors.append(dict(vectors[0], file="rgb_48x32_b6_ancillary.gzc", bytes=len(with_chunk),
+                        **expectations("rgb_48x32_b6_ancillary.gzc", with_chunk),
                         exercises="unknown ancillary chunk 'xtra' is skipped (same pixels as rgb_48x32_b6_range)"))
 
     good = (HERE / "rgb_48x32_b6_range.gzc").read_bytes()
@@ -120,6 +158,7 @@ def main() -> None:
     older[4] = 0x12
     (HERE / "rgb_48x32_b6_v12.gzc").write_bytes(recrc(bytes(older)))
     vectors.append(dict(vectors[0], file="rgb_48x32_b6_v12.gzc",
+                        **expectations("rgb_48x32_b6_v12.gzc", recrc(bytes(older))),
                         exercises="version byte 0x12 (a 1.2 writer's file): same pixels as rgb_48x32_b6_range"))
 
     flipped = bytearray(good)
@@ -166,4 +205,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    refresh_expectations() if sys.argv[1:] == ["--expectations"] else main()
