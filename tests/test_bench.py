@@ -213,3 +213,38 @@ def test_sheet_captions_stay_in_their_column():
         x = layout["margin"] + c * layout["column_width"] + (c - 1) * layout["gap"]
         gap = px[layout["top"]:layout["top"] + layout["row_height"], x + 1:x + layout["gap"] - 1]
         assert gap.min() == 255, f"text runs into the gap after column {c}"
+
+
+def test_refined_variants_are_found_by_name(photo):
+    """gzc:MODEL@eN is that model encoded with --effort N; it is never in the default sweep."""
+    from gzc.codec.codec import encode_pixels
+    from gzc.tools.bench.codecs import all_codecs, find_codec
+    model = find_model().name
+    available = all_codecs()
+    assert not any("@e" in name for name in available)
+    refined = find_codec(f"gzc:{model}@e1", available)
+    assert refined is not None and refined.name == f"gzc:{model}@e1" and "--effort 1" in refined.label
+    small = np.ascontiguousarray(photo[:48, :64])
+    assert refined.encode(small, 6) == encode_pixels(small, bits=6, options={"effort": 1})
+    for bad in (f"gzc:{model}@e0", f"gzc:{model}@e9", f"gzc:{model}@ex", "gzc:no-such-model@e1", "jpeg@e1"):
+        assert find_codec(bad, available) is None
+    assert find_codec("jpeg", available) is available["jpeg"]
+
+
+def test_partial_sweep_keeps_other_settings(quick_run, tmp_path):
+    """--params re-measures some settings of a codec and keeps its other records."""
+    import shutil
+    images, quick_out, _ = quick_run
+    out = tmp_path / "out"
+    shutil.copytree(quick_out, out)
+    for params in ("5", "30"):
+        proc = subprocess.run([sys.executable, "-m", "gzc.tools.bench.cli", "--images", str(images), "--out",
+                               str(out), "--codecs", "jpeg", "--params", params, "--no-speed"],
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+    records = json.loads((out / "records" / "jpeg.json").read_text())["records"]
+    assert sorted({r["param"] for r in records}) == [5, 30, 75]
+    assert {r["width"] for r in records if r["param"] in (5, 30)} == {320}    # full images, not quick crops
+    proc = subprocess.run([sys.executable, "-m", "gzc.tools.bench.cli", "--images", str(images), "--out", str(out),
+                           "--codecs", "jpeg", "--params", "7", "--no-speed"], capture_output=True, text=True)
+    assert proc.returncode != 0 and "none is a setting of jpeg" in proc.stderr

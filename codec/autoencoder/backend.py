@@ -7,6 +7,10 @@ channels the file codes; the header's latent shape carries it) and ``roi``
 ``roi_background``, and the generator fills them in; the map travels in a
 ``ROIM`` chunk).
 
+Every autoencoder model also takes ``effort`` (0–4): encoder-side refinement of
+the latent against the frozen decoder (:mod:`.refine`), a smaller and better
+file for more encoding time; decoding is unchanged.
+
 Images of any size are padded by edge replication to multiples of 16 before
 analysis and cropped after synthesis. Decoding runs in float32 under
 ``torch.inference_mode``; the integer symbols and the frequency tables are what
@@ -36,6 +40,7 @@ from ..entropy.tables import check_table
 from ..fixed_path import fixed_compute_path
 from ..registry import ModelError, ModelInfo, register_backend, safetensors_metadata
 from .model import STRIDE, AutoencoderModel, ModelConfig, symbol_range
+from .refine import EFFORT_STEPS, RefineWeights, cost_tables, refine_latent
 
 
 TILE = 48              # latent pixels per tile side
@@ -62,7 +67,7 @@ class AutoencoderBackend(Backend):
     kind = BACKEND_AUTOENCODER
 
     def __init__(self, model: AutoencoderModel, tables: dict[int, list[np.ndarray]], name: str, model_id: bytes,
-                 context_tables: dict[int, np.ndarray] | None = None):
+                 context_tables: dict[int, np.ndarray] | None = None, manifest: Mapping[str, Any] | None = None):
         self.model = model.eval().to(memory_format=torch.contiguous_format)
         self._tables = tables
         self._context_tables = context_tables or {}
@@ -74,6 +79,8 @@ class AutoencoderBackend(Backend):
         self.channel_counts = config.channels                 # () unless generative
         self.channels = config.channels[len(config.channels) // 2] if config.c else config.m
         self.roi: RoiMap | None = None
+        self.effort = 0                                        # encoder-side refinement level (EFFORT_STEPS)
+        self.manifest = dict(manifest or {})                   # its loss weights are refinement's objective
         self._roi_size: tuple[int, int] | None = None         # (height, width) of the mask in pixels
         # the generative head (3×3 expansion + residual blocks) widens the synthesis' receptive field
         self.synthesis_margin = SYNTHESIS_MARGIN + (1 + 2 * config.head_blocks if config.c else 0)
@@ -88,12 +95,18 @@ class AutoencoderBackend(Backend):
     # -- generative settings: rate point and region of interest -----------------------
     def configure(self, options: Mapping[str, Any]) -> tuple["AutoencoderBackend", tuple[Chunk, ...]]:
         options = {k: v for k, v in options.items() if v is not None}
+        variant = copy.copy(self)
+        if "effort" in options:
+            effort = options.pop("effort")
+            if isinstance(effort, bool) or effort not in EFFORT_STEPS:
+                raise UnsupportedSettingError(f"effort must be one of {', '.join(map(str, EFFORT_STEPS))}, "
+                                              f"not {effort}")
+            variant.effort = int(effort)
         if not self.generative:
-            return super().configure(options)
+            return super(AutoencoderBackend, variant).configure(options)
         unknown = sorted(set(options) - {"channels", "roi", "roi_background"})
         if unknown:
             raise UnsupportedSettingError(f"model {self.name} has no option {', '.join(unknown)}")
-        variant = copy.copy(self)
         if "channels" in options:
             variant.channels = self._check_channels(options["channels"])
         if "roi" not in options:
@@ -155,7 +168,6 @@ class AutoencoderBackend(Backend):
             return None
         return ContextTables(self._context_tables[bits], symbol_range(bits)[0])
 
-    @torch.inference_mode()
     def analyse(self, rgb: np.ndarray, bits: int) -> np.ndarray:
         self.check_bits(bits)
         h, w = rgb.shape[:2]
@@ -165,17 +177,37 @@ class AutoencoderBackend(Backend):
         m, lh, lw = self.latent_shape(w, h)
         padded = np.pad(np.asarray(rgb, dtype=np.uint8), ((0, lh * STRIDE - h), (0, lw * STRIDE - w), (0, 0)),
                         mode="edge")
-        out = np.empty((m, lh, lw), dtype=np.int32)
+        scaled = self._scaled_latent(padded, bits, m)
+        coded = self.coded_elements(scaled.shape)
+        if self.effort:
+            return self._refined(padded, scaled, coded, bits, w, h)
+        lo, hi = symbol_range(bits)
+        out = np.clip(np.round(scaled), lo, hi).astype(np.int32)
+        if coded is not None:
+            out[~coded] = 0
+        return out
+
+    @torch.inference_mode()
+    def _scaled_latent(self, padded: np.ndarray, bits: int, channels: int) -> np.ndarray:
+        """The analysis output in quantization steps (C', H/16, W/16), not yet rounded, tile by tile."""
+        lh, lw = padded.shape[0] // STRIDE, padded.shape[1] // STRIDE
+        out = np.empty((channels, lh, lw), dtype=np.float32)
         for y0, y1, cy0, cy1 in tiles(lh, ANALYSIS_MARGIN):
             for x0, x1, cx0, cx1 in tiles(lw, ANALYSIS_MARGIN):
                 region = padded[cy0 * STRIDE:cy1 * STRIDE, cx0 * STRIDE:cx1 * STRIDE]
                 x = torch.from_numpy(np.ascontiguousarray(region)).permute(2, 0, 1)[None].float() / 255.0
-                symbols = self.model.analyse(x, bits)[0, :m].numpy()
-                out[:, y0:y1, x0:x1] = symbols[:, y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
-        coded = self.coded_elements(out.shape)
-        if coded is not None:
-            out[~coded] = 0
+                scaled = self.model.scaled_latent(x, bits)[0, :channels].numpy()
+                out[:, y0:y1, x0:x1] = scaled[:, y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
         return out
+
+    def _refined(self, padded: np.ndarray, scaled: np.ndarray, coded: np.ndarray | None, bits: int,
+                 width: int, height: int) -> np.ndarray:
+        """``--effort`` ≥ 1: the latent refined against the decoder and the tables the file will use."""
+        context = self.context_tables(bits)
+        costs = cost_tables(context.tables if context is not None else np.stack(self._tables[bits]))
+        return refine_latent(self.model, padded, scaled, coded, costs, bits,
+                             RefineWeights.for_model(self.manifest, bits), EFFORT_STEPS[self.effort],
+                             height, width, tiles, self.synthesis_margin)
 
     @torch.inference_mode()
     def synthesise(self, symbols: np.ndarray, bits: int, width: int, height: int) -> np.ndarray:
@@ -237,4 +269,4 @@ def load(info: ModelInfo, data: bytes) -> AutoencoderBackend:
         raise ModelError(f"model {info.name}: bad entropy table in the weights file ({exc})") from None
     if not tables and not context_tables:
         raise ModelError(f"model {info.name}: no entropy tables in the weights file")
-    return AutoencoderBackend(model, tables, info.name, info.model_id, context_tables)
+    return AutoencoderBackend(model, tables, info.name, info.model_id, context_tables, info.manifest)

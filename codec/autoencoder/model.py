@@ -103,11 +103,15 @@ class AutoencoderModel(nn.Module):
         return self.synthesis(y_hat) + 0.5
 
     # -- coding-time path (no gradients, exact integer symbols) ------------------
+    def scaled_latent(self, x: torch.Tensor, bits: int) -> torch.Tensor:
+        """Image batch in [0, 1] → the latent in quantization steps, before rounding
+        (where encoder-side refinement starts: :mod:`.refine`)."""
+        return self.encode_latent(x) / self.step(bits).view(1, -1, 1, 1)
+
     def analyse(self, x: torch.Tensor, bits: int) -> torch.Tensor:
         """Image batch in [0, 1], sides multiple of 16 → int32 symbols (B, C, H/16, W/16)."""
         lo, hi = symbol_range(bits)
-        scaled = self.encode_latent(x) / self.step(bits).view(1, -1, 1, 1)
-        return torch.clamp(torch.round(scaled), lo, hi).to(torch.int32)
+        return torch.clamp(torch.round(self.scaled_latent(x, bits)), lo, hi).to(torch.int32)
 
     def synthesise(self, symbols: torch.Tensor, bits: int) -> torch.Tensor:
         """Integer symbols → image batch in [0, 1] (not yet clipped or rounded). Fewer

@@ -89,6 +89,14 @@ def measure(codec, images, params, workdir: Path) -> list[dict]:
     return records
 
 
+def _earlier_records(records_dir: Path, name: str, replaced: list) -> list[dict]:
+    """The records of ``name`` already in ``records_dir`` for settings other than ``replaced``."""
+    path = records_dir / f"{name.replace(':', '_')}.json"
+    if not path.exists():
+        return []
+    return [r for r in json.loads(path.read_text())["records"] if r["param"] not in replaced]
+
+
 def _load_speed(out: Path) -> list:
     path = out / "speed.json"
     return json.loads(path.read_text()) if path.exists() else []
@@ -121,10 +129,12 @@ def bench(
     speed_only: bool = typer.Option(False, "--speed-only", help="only (re)measure speed and memory, then report"),
     manifests: bool = typer.Option(False, "--manifests", help="record each shipped model's mean results "
                                    "in its weights/ manifest (not part of the hashed weights file)"),
+    params: Optional[str] = typer.Option(None, "--params", help="comma-separated subset of each chosen "
+                                         "codec's sweep (e.g. c16b3,c16b4), instead of all of it"),
 ) -> None:
     import torch
 
-    from .codecs import all_codecs
+    from .codecs import all_codecs, find_codec
 
     if report_only:
         build_report(out, _load_speed(out), readme, manifests)
@@ -132,9 +142,12 @@ def bench(
     torch.set_num_threads(threads)
     available = all_codecs()
     chosen = list(available) if not codecs else [c.strip() for c in codecs.split(",") if c.strip()]
-    unknown = [c for c in chosen if c not in available]
+    found = {name: find_codec(name, available) for name in chosen}
+    unknown = [name for name, codec in found.items() if codec is None]
     if unknown:
-        raise typer.BadParameter(f"unknown codec(s) {', '.join(unknown)}; available: {', '.join(available)}")
+        raise typer.BadParameter(f"unknown codec(s) {', '.join(unknown)}; available: {', '.join(available)} "
+                                 f"(and gzc:MODEL@eN, a model encoded with --effort N)")
+    subset = [p.strip() for p in params.split(",") if p.strip()] if params else None
     if not images.is_dir():
         raise typer.BadParameter(f"image folder {images} not found")
     imgs = load_images(images, quick)
@@ -148,16 +161,23 @@ def bench(
     speed_rows = [] if fresh else _load_speed(out)
     with tempfile.TemporaryDirectory() as tmp:
         for name in chosen:
-            codec = available[name]
-            params = codec.quick_params if quick else codec.params
-            print(f"{name}: {codec.param_name} {params}", file=sys.stderr, flush=True)
+            codec = found[name]
+            sweep = codec.quick_params if quick else codec.params
+            if subset is not None:
+                sweep = [p for p in codec.params if str(p) in subset]
+                if not sweep:
+                    raise typer.BadParameter(f"--params {params}: none is a setting of {name} "
+                                             f"({', '.join(map(str, codec.params))})")
+            print(f"{name}: {codec.param_name} {sweep}", file=sys.stderr, flush=True)
             if not speed_only:
-                recs = measure(codec, imgs, params, Path(tmp))
+                recs = measure(codec, imgs, sweep, Path(tmp))
+                if subset is not None:   # a partial sweep keeps the codec's other settings' records
+                    recs = _earlier_records(records_dir, name, sweep) + recs
                 (records_dir / f"{name.replace(':', '_')}.json").write_text(json.dumps(_clean({
                     "codec": name, "label": codec.label, "settings": codec.settings, "command": command,
                     "date": stamp, "images": str(images), "quick": quick, "records": recs}), indent=1))
             if speed or speed_only:
-                mid = params[len(params) // 2]
+                mid = sweep[len(sweep) // 2]
                 first = sorted(p for p in images.iterdir() if p.suffix.lower() == ".png")[0]
                 row = probe(codec, mid, first, 1 if quick else repeats, threads)
                 speed_rows = [r for r in speed_rows if r["codec"] != name] + [row]

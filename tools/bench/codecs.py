@@ -93,25 +93,52 @@ def wavelet() -> Codec:
                  quick_params=[0.008, 0.03])
 
 
+EFFORT_MARK = "@e"   # gzc:MODEL@e2 = that model encoded with --effort 2 (latent refinement)
+
+
 def gzc_models() -> list[Codec]:
     """One codec per shipped general-purpose model, sweeping its --bits settings. (The
-    latent-search face model is benchmarked on faces by ``gzc-bench-faces``, not here.)"""
-    from ...codec.codec import decode_bytes, encode_pixels
+    latent-search face model is benchmarked on faces by ``gzc-bench-faces``, not here.)
+    Encoder-refined variants (``gzc:MODEL@eN``) are benchmarked only when named: see
+    :func:`find_codec`."""
     from ...codec.registry import available_models
-    out = []
-    for info in available_models():
-        if info.backend != "autoencoder":
-            continue
-        bits = list(info.manifest.get("bits", []))
-        if info.manifest.get("channels"):
-            out.append(_generative(info, bits, list(info.manifest["channels"])))
-            continue
-        out.append(Codec(f"gzc:{info.name}", f"gzc {info.name}", "bits", bits,
-                         (lambda img, b, name=info.name: encode_pixels(img, model=name, bits=int(b))),
-                         (lambda data: decode_bytes(data).pixels),
-                         f"gzc backend {info.backend}, range coder, torch threads as configured",
-                         quick_params=[bits[0], bits[-1]] if len(bits) > 1 else bits, classical=False))
-    return out
+    return [_gzc_model(info, 0) for info in available_models() if info.backend == "autoencoder"]
+
+
+def _gzc_model(info, effort: int) -> Codec:
+    from ...codec.codec import decode_bytes, encode_pixels
+    bits = list(info.manifest.get("bits", []))
+    if info.manifest.get("channels"):
+        return _generative(info, bits, list(info.manifest["channels"]), effort)
+    options = {"effort": effort} if effort else None
+    return Codec(_name(info, effort), f"gzc {info.name}{_effort_label(effort)}", "bits", bits,
+                 (lambda img, b, name=info.name: encode_pixels(img, model=name, bits=int(b), options=options)),
+                 (lambda data: decode_bytes(data).pixels),
+                 f"gzc backend {info.backend}, range coder{_effort_label(effort)}, torch threads as configured",
+                 quick_params=[bits[0], bits[-1]] if len(bits) > 1 else bits, classical=False)
+
+
+def _name(info, effort: int) -> str:
+    return f"gzc:{info.name}" + (f"{EFFORT_MARK}{effort}" if effort else "")
+
+
+def _effort_label(effort: int) -> str:
+    return f", --effort {effort}" if effort else ""
+
+
+def find_codec(name: str, available: dict[str, Codec] | None = None) -> Codec | None:
+    """A codec by name: one of :func:`all_codecs`, or ``gzc:MODEL@eN``, a shipped autoencoder
+    model encoded with ``--effort N`` (slow, so never part of the default sweep)."""
+    available = all_codecs() if available is None else available
+    if name in available or EFFORT_MARK not in name:
+        return available.get(name)
+    base, _, effort = name.rpartition(EFFORT_MARK)
+    from ...codec.autoencoder.refine import EFFORT_STEPS
+    from ...codec.registry import available_models
+    info = next((m for m in available_models() if f"gzc:{m.name}" == base and m.backend == "autoencoder"), None)
+    if info is None or not effort.isdigit() or int(effort) not in EFFORT_STEPS or int(effort) == 0:
+        return None
+    return _gzc_model(info, int(effort))
 
 
 def generative_setting(param: str) -> tuple[int, int]:
@@ -120,18 +147,18 @@ def generative_setting(param: str) -> tuple[int, int]:
     return int(channels), int(bits)
 
 
-def _generative(info, bits: list[int], channels: list[int]) -> Codec:
+def _generative(info, bits: list[int], channels: list[int], effort: int = 0) -> Codec:
     """A generative model sweeps its rate points (channels C′) × --bits, low rate → high rate."""
     from ...codec.codec import decode_bytes, encode_pixels
 
     def encode(img: np.ndarray, p: str) -> bytes:
         c, b = generative_setting(p)
-        return encode_pixels(img, model=info.name, bits=b, options={"channels": c})
+        return encode_pixels(img, model=info.name, bits=b, options={"channels": c, "effort": effort or None})
     params = [f"c{c}b{b}" for c in channels for b in bits]
-    return Codec(f"gzc:{info.name}", f"gzc {info.name} (generative)", "setting", params, encode,
-                 (lambda data: decode_bytes(data).pixels),
-                 f"gzc backend {info.backend}, generative: setting cCbB = --channels C --bits B, range coder",
-                 quick_params=[params[0], params[-1]], classical=False)
+    return Codec(_name(info, effort), f"gzc {info.name}{_effort_label(effort)} (generative)", "setting", params,
+                 encode, (lambda data: decode_bytes(data).pixels),
+                 f"gzc backend {info.backend}, generative: setting cCbB = --channels C --bits B, range coder"
+                 f"{_effort_label(effort)}", quick_params=[params[0], params[-1]], classical=False)
 
 
 def all_codecs() -> dict[str, Codec]:

@@ -24,8 +24,8 @@ def main() -> None:
     from PIL import Image
 
     rss_start = _rss_mb()
-    from .codecs import all_codecs
-    codec = all_codecs()[name]
+    from .codecs import find_codec
+    codec = find_codec(name)
     param = type(codec.params[0])(param)
     img = np.asarray(Image.open(image_path).convert("RGB"))
     rss_imported = _rss_mb()
