@@ -41,8 +41,9 @@ def encode(image, bits: int | None = None, model: str | None = None, coder: str 
 
     ``options`` are the model's own settings, as on the command line: for a
     generative model ``channels=4``, ``roi=mask`` (a 2-D bool array, or a mask
-    image or its path: white = keep detail) and ``roi_background=0``; for the
-    latent search ``loss=``, ``effort=``, ``ratio=``."""
+    image or its path: white = keep detail) and ``roi_background=0``; for every
+    autoencoder model ``effort=0…4`` (latent refinement: smaller, better files for
+    more encoding time); for the latent search ``loss=``, ``effort=``, ``ratio=``."""
     from .codec.codec import encode_pixels
     from .codec.imageio import load_image, load_mask
     rgb, color = load_image(image)

@@ -49,13 +49,18 @@ class GzcDecoder(ImageFile.PyDecoder):
         return -1, 0
 
 
+#: ``Image.save(..., NAME=value)`` keywords passed to the model as its options (as gzc.encode takes them)
+MODEL_OPTIONS = ("channels", "effort", "roi", "roi_background", "loss", "ratio")
+
+
 def _save(im: Image.Image, fp, filename) -> None:
     from .codec import encode_pixels
     from .imageio import to_rgb_array
     opts = im.encoderinfo
     rgb, color = to_rgb_array(im)
+    options = {k: opts[k] for k in MODEL_OPTIONS if opts.get(k) is not None}
     fp.write(encode_pixels(rgb, color=color, bits=opts.get("bits"), model=opts.get("model"),
-                           coder=opts.get("coder", "range")))
+                           coder=opts.get("coder", "range"), options=options))
 
 
 def register() -> None:

@@ -171,3 +171,14 @@ def test_cli_effort(tmp_path, photo_png):
     assert bad.returncode != 0 and not (tmp_path / "bad.gzc").exists()
     lines = bad.stderr.decode().strip().splitlines()
     assert len(lines) == 1 and "effort must be one of" in lines[0]
+
+
+def test_pillow_save_and_python_api_take_effort(tmp_path, photo):
+    """Image.save(..., effort=1) and gzc.encode(..., effort=1) write the same file as the core
+    (the plugin used to drop every model option)."""
+    import gzc
+    expected = encode_pixels(photo, bits=5, options={"effort": 1})
+    Image.fromarray(photo).save(tmp_path / "x.gzc", bits=5, effort=1)
+    assert (tmp_path / "x.gzc").read_bytes() == expected
+    assert gzc.encode(Image.fromarray(photo), bits=5, effort=1) == expected
+    assert expected != encode_pixels(photo, bits=5)
