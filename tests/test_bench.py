@@ -196,6 +196,11 @@ def test_sheet_cli_columns(monkeypatch, tmp_path):
     assert [(e["label"], e["model"], e["options"]) for e in seen["entries"]] == [
         ("gzc gen-a b3 C8", "gen-a", {"channels": 8}), ("gzc gen-a b3 C4", "gen-a", {"channels": 4}),
         ("gzc gen-b b3 C8", "gen-b", {"channels": 8})]
+    result = CliRunner().invoke(sheet.app, ["--model", "gen-a", "--bits", "4", "--channels", "16", "--effort", "2",
+                                            "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert [(e["label"], e["options"]) for e in seen["entries"]] == [("gzc gen-a b4 C16 e2",
+                                                                      {"channels": 16, "effort": 2})]
 
 
 def test_sheet_captions_stay_in_their_column():

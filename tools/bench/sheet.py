@@ -3,6 +3,7 @@
     gzc-bench-sheet --model gen-... --bits 3 --channels 8 --out bench/results/extreme
     gzc-bench-sheet --model ae-factorized-v1 --bits 4 --out /tmp/sheet
     gzc-bench-sheet --model gen-a --bits 3 --channels 8 --also gen-b   # two generators side by side
+    gzc-bench-sheet --model gen-a --bits 4 --channels 16 --effort 2    # files from the refining encoder
 
 For each image in ``CROPS`` the *whole* image is encoded with gzc (one column
 per entry; the first entry is the main one) and its complete file size gives
@@ -341,12 +342,14 @@ def main_command(
                                              "and first --channels (e.g. the same codes decoded by another "
                                              "generator); repeatable"),
     threads: int = typer.Option(2, help="torch threads"),
+    effort: int = typer.Option(0, help="gzc --effort for every gzc column (latent refinement)"),
 ) -> None:
     import torch
     torch.set_num_threads(threads)
     def entry(name: str, c: Optional[int]) -> dict:
-        return {"label": f"gzc {name} b{bits}" + (f" C{c}" if c else ""), "model": name, "bits": bits,
-                "options": {"channels": c} if c else None}
+        options = {k: v for k, v in (("channels", c), ("effort", effort)) if v}
+        return {"label": f"gzc {name} b{bits}" + (f" C{c}" if c else "") + (f" e{effort}" if effort else ""),
+                "model": name, "bits": bits, "options": options or None}
     counts = channels or [None]
     entries = [entry(model, c) for c in counts] + [entry(other, counts[0]) for other in also or []]
     result = build_sheet(entries, images, out, crop=crop)
