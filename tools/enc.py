@@ -55,7 +55,7 @@ def encode(
     effort: Optional[int] = typer.Option(None, "--effort", help="encoding effort, 0 … 4. latent-search: restarts "
                                          "and steps of the search (default 2); autoencoder models: steps of "
                                          "latent refinement against the decoder, a smaller and better file for "
-                                         "more time (default 0 = none; 2 ≈ 30 s for 768x512 on 2 cores)"),
+                                         "more time (default 0 = none; 2 ≈ 25 s for 768x512 on 2 cores)"),
     ratio: Optional[float] = typer.Option(None, "--ratio", help="latent-search, GANZ mode: code a latent of "
                                           "64*64*3/RATIO values through a seeded random first layer"),
     channels: Optional[int] = typer.Option(None, "--channels", "-c", help="generative models: rate point = "

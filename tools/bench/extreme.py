@@ -160,22 +160,26 @@ def plot(summary: dict, labels: dict, out, max_bpp: float = 0.3) -> list[str]:
     paths = []
     for key, ylabel, name in (("msssim", "MS-SSIM", "rd_extreme_msssim.png"),
                               ("psnr", "PSNR (dB, RGB)", "rd_extreme_psnr.png")):
-        fig, ax = plt.subplots(figsize=(7.5, 5.2), dpi=110)
+        fig, ax = plt.subplots(figsize=(8.5, 6.0), dpi=110)
+        colours = iter(plt.get_cmap("tab20").colors * 2)   # 20 distinct colours before any repeats
         for codec, points in summary.items():
             pts = [(p["bpp"], p[key]) for p in sorted(points, key=lambda q: q["bpp"])
                    if p[key] is not None and p["bpp"] <= max_bpp]
             if not pts:
                 continue
             xs, ys = zip(*pts)
+            colour = next(colours)
             if is_generative(points):
-                ax.plot(xs, ys, "o", ms=7, label=labels.get(codec, codec) + " (each rate point)", zorder=5)
+                marker = "D" if "@e" in codec else "o"      # diamonds: files of the refining encoder
+                ax.plot(xs, ys, marker, ms=7, color=colour, label=labels.get(codec, codec) + " (each rate point)",
+                        zorder=5)
                 for p in points:
                     if p["bpp"] <= max_bpp:
                         ax.annotate(p["param"], (p["bpp"], p[key]), fontsize=7, xytext=(4, -9),
                                     textcoords="offset points")
             else:
                 style = dict(lw=2.2, marker="o") if codec.startswith("gzc:") else dict(lw=1.3, marker=".")
-                ax.plot(xs, ys, label=labels.get(codec, codec), **style)
+                ax.plot(xs, ys, label=labels.get(codec, codec), color=colour, **style)
         ax.set_xlabel("bits per pixel (file size × 8 / pixels)")
         ax.set_ylabel(ylabel)
         ax.set_xlim(0, max_bpp)
