@@ -146,10 +146,23 @@ def _read_within(data: bytes, max_pixels: int) -> GzcFile:
     return header
 
 
-def _decode(header: GzcFile, backend: Backend) -> Decoded:
+def decode_latent(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, weights_dir: Path = WEIGHTS_DIR
+                  ) -> np.ndarray:
+    """.gzc bytes → the entropy-decoded integer latent (exact on every machine: no float
+    arithmetic), after the same checks as :func:`decode_bytes`; no synthesis."""
+    header = _read_within(data, max_pixels)
+    return _latent(header, load_backend(find_by_id(header.model_id, weights_dir)))[1]
+
+
+def _latent(header: GzcFile, backend: Backend) -> tuple[Backend, np.ndarray]:
+    """The backend as the file configures it, and the file's checked, decoded latent."""
     backend = backend.for_file(header)
     _check_header_against(backend, header)
-    symbols = _decode_payload(header, backend)
+    return backend, _decode_payload(header, backend)
+
+
+def _decode(header: GzcFile, backend: Backend) -> Decoded:
+    backend, symbols = _latent(header, backend)
     rgb = backend.synthesise(symbols, header.bits, header.width, header.height)
     if header.color == COLOR_GRAY:
         return Decoded(_luma(rgb), header)

@@ -204,12 +204,13 @@ def refine_latent(model, padded: np.ndarray, scaled: np.ndarray, coded: np.ndarr
         for x0, x1, cx0, cx1 in tiles(lw, margin):
             core = torch.zeros(1, 1, cy1 - cy0, cx1 - cx0)
             core[..., y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0] = 1
-            window = (slice(cy0, cy1), slice(cx0, cx1))
-            mask = core * coded_t[None][(slice(None), slice(None)) + window]
+
+            def window(t: torch.Tensor) -> torch.Tensor:     # (C', H, W) → the tile's window, (1, C', h, w)
+                return t[None, :, cy0:cy1, cx0:cx1]
+            mask = core * window(coded_t)
             if not mask.any():
                 continue
-            start = torch.where(mask.bool(), current[None][(slice(None), slice(None)) + window],
-                                symbols[None][(slice(None), slice(None)) + window])
+            start = torch.where(mask.bool(), window(current), window(symbols))
             image = padded[cy0 * STRIDE:cy1 * STRIDE, cx0 * STRIDE:cx1 * STRIDE]
             x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float() / 255.0
             # the loss covers the tile's pixels and a little around them, never the padding

@@ -26,9 +26,8 @@ import numpy as np
 from PIL import Image
 
 from gzc import formats
-from gzc.codec import codec as core
-from gzc.codec.codec import decode_bytes, encode_pixels
-from gzc.codec.registry import find_by_id, find_model, load_backend
+from gzc.codec.codec import decode_bytes, decode_latent, encode_pixels
+from gzc.codec.registry import find_model
 
 HERE = Path(__file__).resolve().parent
 GENERATIVE_MODEL = "ae-generative-v1"
@@ -49,20 +48,13 @@ def latent_sha256(symbols: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(symbols, dtype="<i4").tobytes()).hexdigest()
 
 
-def decoded_latent(data: bytes) -> np.ndarray:
-    """The entropy-decoded latent of a valid file (exact: integers only)."""
-    header = formats.read(data)
-    backend = load_backend(find_by_id(header.model_id)).for_file(header)
-    return core._decode_payload(header, backend)
-
-
 def expectations(file: str, data: bytes) -> dict:
     """What a file decodes to: its latent's hash, and the pixels, written to ``decoded/`` as PNG."""
     pixels = np.ascontiguousarray(decode_bytes(data).pixels)
     png = f"decoded/{Path(file).stem}.png"
     (HERE / "decoded").mkdir(exist_ok=True)
     Image.fromarray(pixels).save(HERE / png, optimize=True)
-    return {"latent_sha256": latent_sha256(decoded_latent(data)), "decoded_png": png,
+    return {"latent_sha256": latent_sha256(decode_latent(data)), "decoded_png": png,
             "decoded_sha256": hashlib.sha256(pixels.tobytes()).hexdigest()}
 
 
