@@ -42,15 +42,32 @@ def train_autoencoder(
     crop: int = typer.Option(128, help="crop side in pixels"),
     lr: float = typer.Option(3e-4, help="peak learning rate (cosine decay)"),
     threads: int = typer.Option(2, help="torch threads"),
-    data: Optional[List[Path]] = typer.Option(None, help="training image folders "
+    data: Optional[List[Path]] = typer.Option(None, help="training image folders, or the photo corpus's "
+                                              "manifest with a split, e.g. ../shared/data/photos/MANIFEST.tsv#train "
                                               "(default: ../shared/data/bsds500/train and test)"),
-    val: Path = typer.Option(Path("../shared/data/bsds500/val"), help="validation folder"),
+    val: Path = typer.Option(Path("../shared/data/bsds500/val"), help="validation folder or corpus split"),
+    val_count: int = typer.Option(12, help="validation images (centre crops)"),
+    val_size: int = typer.Option(160, help="validation crop side in pixels"),
     n: int = typer.Option(96, help="transform width"),
     m: int = typer.Option(160, help="latent channels"),
+    context: bool = typer.Option(False, help="learn a context prior for coder 3 (spec §6.3) "
+                                 "instead of a factorized one"),
+    init: Optional[Path] = typer.Option(None, help="start from a shipped model's .safetensors"),
+    lambdas: str = typer.Option("", help="the rate–distortion ladder, BITS=λ pairs, comma-separated "
+                                "(default: 4=0.00045,5=0.0011,6=0.0027,7=0.0058,8=0.0125)"),
+    lr_final: float = typer.Option(1e-5, help="final learning rate of the cosine decay"),
+    warmup: int = typer.Option(200, help="learning-rate warm-up steps"),
 ) -> None:
     """Train the variable-rate autoencoder (all --bits settings at once)."""
     from ..codec.autoencoder.training import TrainConfig, train
-    cfg = TrainConfig(steps=steps, batch=batch, crop=crop, lr=lr, threads=threads, val=str(val), n=n, m=m)
+    cfg = TrainConfig(steps=steps, batch=batch, crop=crop, lr=lr, lr_final=lr_final, warmup=warmup,
+                      threads=threads, val=str(val), val_count=val_count, val_size=val_size, n=n, m=m,
+                      context=int(context), init=str(init) if init else "")
+    if lambdas:
+        pairs = [item.split("=") for item in lambdas.split(",")]
+        cfg.lambdas = {int(b): float(v) for b, v in pairs}
+        if sorted(cfg.lambdas) != sorted(TrainConfig().lambdas):
+            raise typer.BadParameter(f"give a λ for each of --bits {sorted(TrainConfig().lambdas)}")
     if data:
         cfg.data = [str(d) for d in data]
     train(run, cfg)

@@ -1,8 +1,13 @@
-"""Training crops from BSDS500 (train + test splits; never Kodak).
+"""Training crops from ``../shared/data`` (BSDS500 and the photo corpus; never Kodak).
 
-BSDS500 photos are JPEGs: downscaling them (by 2 and by a few nearby factors)
-removes most JPEG artefacts and adds scale diversity. All resized images are
-kept in memory as uint8 (≈100 MB), so sampling a batch costs nothing.
+BSDS500 photos are small JPEGs: downscaling them (by 2 and by a few nearby
+factors) removes most JPEG artefacts and adds scale diversity. The photo
+corpus (``photos/``) was already downscaled 2–8× from its originals, so its
+images are used at full size and at 0.7. A source is a folder, or the corpus
+manifest with a split, ``PATH/MANIFEST.tsv#train``: the split is fixed by the
+corpus (train / val / test), so selection never sees training images. All
+resized images are kept in memory as uint8 (≈1.6 GB with the corpus), so
+sampling a batch costs nothing.
 """
 from __future__ import annotations
 
@@ -13,15 +18,43 @@ import torch
 from PIL import Image
 
 SCALES = (0.5, 0.6, 0.7)
+CORPUS_SCALES = (1.0, 0.7)      # the photo corpus: already downscaled from its originals
+SPLITS = ("train", "val", "test")
+
+
+def manifest_images(source: str | Path) -> list[Path]:
+    """``PATH/MANIFEST.tsv#SPLIT`` → that split's files, in manifest order."""
+    manifest, _, split = str(source).partition("#")
+    if split not in SPLITS:
+        raise ValueError(f"{source}: name a split after '#' ({', '.join(SPLITS)})")
+    root = Path(manifest).parent
+    rows = [line.split("\t") for line in Path(manifest).read_text().splitlines()[1:] if line.strip()]
+    return [root / row[0] for row in rows if row[1] == split]
+
+
+def is_manifest_source(source: str | Path) -> bool:
+    return "#" in str(source)
 
 
 def list_images(folders: list[Path]) -> list[Path]:
     paths: list[Path] = []
     for folder in folders:
-        paths += sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in {".jpg", ".jpeg", ".png"})
+        if is_manifest_source(folder):
+            paths += manifest_images(folder)
+        else:
+            paths += sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in {".jpg", ".jpeg", ".png"})
     if not paths:
         raise FileNotFoundError(f"no training images found in {', '.join(map(str, folders))}")
     return paths
+
+
+def load_sources(sources: list[str | Path]) -> list[torch.Tensor]:
+    """Every source's images at its scales (corpus splits: :data:`CORPUS_SCALES`, folders: :data:`SCALES`)."""
+    out: list[torch.Tensor] = []
+    for source in sources:
+        scales = CORPUS_SCALES if is_manifest_source(source) else SCALES
+        out += load_scaled(list_images([source]), scales)
+    return out
 
 
 def load_scaled(paths: list[Path], scales=SCALES) -> list[torch.Tensor]:
@@ -60,8 +93,13 @@ class CropSampler:
 
 
 def validation_set(folder: Path, count: int = 12, size: int = 160) -> torch.Tensor:
-    """Centre crops of the first ``count`` validation images at half scale."""
-    images = load_scaled(list_images([folder])[:count], scales=(0.5,))
+    """Centre crops of the first ``count`` validation images (a folder: at half scale;
+    a corpus split: at full size)."""
+    paths = list_images([folder])
+    if is_manifest_source(folder):   # the manifest is sorted by source: spread the picks over all of them
+        paths = paths[::max(1, len(paths) // count)]
+    scale = 1.0 if is_manifest_source(folder) else 0.5
+    images = load_scaled(paths[:count], scales=(scale,))
     crops = []
     for im in images:
         top = (im.shape[1] - size) // 2

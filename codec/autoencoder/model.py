@@ -59,7 +59,8 @@ class ModelConfig:
 
     def as_dict(self) -> dict:
         if not self.c:
-            return {"n": self.n, "m": self.m}  # what version-1.0 weights carry
+            plain = {"n": self.n, "m": self.m}   # what version-1.0 weights carry
+            return {**plain, "context": self.context} if self.context else plain
         out = {"n": self.n, "m": self.m, "c": self.c, "head_blocks": self.head_blocks,
                "bits": list(self.bits), "channels": list(self.channels)}
         return {**out, "context": self.context} if self.context else out   # older weights carry no key

@@ -19,8 +19,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .dataset import CropSampler, list_images, load_scaled, validation_set
+from safetensors.torch import load_file
+
+from ..entropy.context import CONTEXTS
+from .dataset import CropSampler, load_sources, validation_set
 from .model import BITS, LAMBDAS, AutoencoderModel, ModelConfig
+from .prior import expand_to_contexts
 
 
 @dataclass
@@ -43,6 +47,21 @@ class TrainConfig:
     n: int = 96
     m: int = 160
     lambdas: dict = field(default_factory=lambda: dict(LAMBDAS))  # bits → λ
+    context: int = 0            # 1: a context prior (coder 3, spec §6.3) instead of a factorized one
+    init: str = ""              # a shipped model's .safetensors to start from (a factorized prior
+                                # seeds every context of a context model)
+    val_count: int = 12         # validation crops
+    val_size: int = 160         # their side in pixels
+
+
+def load_init(model: AutoencoderModel, path: str) -> None:
+    """Warm start from a shipped weights file: transforms, gains and prior (its integer
+    tables are not model parameters and are skipped)."""
+    state = {k: v for k, v in load_file(path).items() if not k.startswith("entropy_")}
+    prior_rows = state["prior.biases.0"].shape[0]
+    if model.config.context and prior_rows == model.config.latent_channels:
+        state = expand_to_contexts(state, CONTEXTS)
+    model.load_state_dict(state)
 
 
 def learning_rate(cfg: TrainConfig, step: int) -> float:
@@ -65,7 +84,7 @@ def validate(model: AutoencoderModel, images: torch.Tensor) -> dict:
         mse = ((torch.round(x_hat * 255) - images * 255) ** 2).mean(dim=(1, 2, 3))
         psnr = (10 * torch.log10(255.0 ** 2 / mse)).mean().item()
         y_hat = symbols.float() * model.step(b).view(1, -1, 1, 1)
-        p = model.prior.bin_probability(y_hat, model.step(b))
+        p = model.likelihood(y_hat, b, symbols)
         bpp = (-torch.log2(p.clamp_min(1e-9)).sum(dim=(1, 2, 3)) / pixels).mean().item()
         out[b] = {"psnr": round(psnr, 3), "bpp_estimate": round(bpp, 4)}
     model.train()
@@ -82,15 +101,18 @@ def train(run_dir: Path, cfg: TrainConfig) -> Path:
     run_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
-    model = AutoencoderModel(ModelConfig(n=cfg.n, m=cfg.m))
+    cfg.lambdas = {int(b): float(v) for b, v in cfg.lambdas.items()}   # JSON round trips make keys strings
+    model = AutoencoderModel(ModelConfig(n=cfg.n, m=cfg.m, context=cfg.context))
+    if cfg.init:
+        load_init(model, cfg.init)
     prior_params = list(model.prior.parameters())
     prior_ids = {id(p) for p in prior_params}
     optimizer = torch.optim.Adam([
         {"params": [p for p in model.parameters() if id(p) not in prior_ids], "lr_factor": 1.0},
         {"params": prior_params, "lr_factor": cfg.prior_lr_factor},
     ], lr=cfg.lr)
-    sampler = CropSampler(load_scaled(list_images([Path(d) for d in cfg.data])), cfg.crop, cfg.seed)
-    val_images = validation_set(Path(cfg.val))
+    sampler = CropSampler(load_sources(cfg.data), cfg.crop, cfg.seed)
+    val_images = validation_set(cfg.val, cfg.val_count, cfg.val_size)
     bits_rng = np.random.default_rng(cfg.seed + 1)
     step, elapsed = 0, 0.0
     ckpt_path = run_dir / "checkpoint.pt"
