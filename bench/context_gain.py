@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gzc.codec.autoencoder.export import image_symbols
+from gzc.codec.training.autoencoder.export import image_symbols
 from gzc.codec.entropy.context import CONTEXTS, context_indices as context_index
 from gzc.codec.registry import available_models, load_backend
 

@@ -10,9 +10,10 @@ plus the integer frequency tables its range coder uses, if it has a learned
 prior. A backend with coding options of its own (the latent search's loss,
 effort and GANZ ratio) applies them in :meth:`Backend.configure`, which also
 returns the chunks a decoder needs; :meth:`Backend.from_chunks` is the
-decoder's side of the same. New backends (latent search, adversarially trained generators) plug in
-by subclassing :class:`Backend` and registering a loader in
-:mod:`gzc.codec.registry`; neither the container nor the CLI changes.
+decoder's side of the same. A new backend plugs in by subclassing :class:`Backend`
+and offering its models through a plugin in the ``gzc.backends`` entry-point group
+(:mod:`gzc.codec.plugins`, docs/backends.md); neither the container, the core nor
+the CLI changes.
 """
 from __future__ import annotations
 
@@ -40,11 +41,11 @@ class ContextTables:
 
 
 class Backend(ABC):
-    #: container backend code (formats.BACKEND_*)
+    #: container backend field: the plugin's backend ID (spec §2.1)
     kind: int
     #: human-readable model name from the manifest
     name: str
-    #: first 8 bytes of the SHA-256 of the weights file
+    #: the model ID files name (for weights-file models, the first 8 bytes of the file's SHA-256)
     model_id: bytes
     #: the --bits values this model supports, and the one used by default
     supported_bits: tuple[int, ...]

@@ -127,7 +127,7 @@ def decode_bytes(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, weights_d
     """.gzc bytes → pixels. Raises GzcFormatError, ModelError, LimitExceededError,
     UnsupportedSettingError or CorruptPayloadError, never anything generic."""
     header = _read_within(data, max_pixels)
-    return _decode(header, load_backend(find_by_id(header.model_id, weights_dir)))
+    return _decode(header, load_backend(find_by_id(header.model_id, weights_dir, header.backend)))
 
 
 def decode_with(backend: Backend, data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decoded:
@@ -151,7 +151,7 @@ def decode_latent(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, weights_
     """.gzc bytes → the entropy-decoded integer latent (exact on every machine: no float
     arithmetic), after the same checks as :func:`decode_bytes`; no synthesis."""
     header = _read_within(data, max_pixels)
-    return _latent(header, load_backend(find_by_id(header.model_id, weights_dir)))[1]
+    return _latent(header, load_backend(find_by_id(header.model_id, weights_dir, header.backend)))[1]
 
 
 def _latent(header: GzcFile, backend: Backend) -> tuple[Backend, np.ndarray]:

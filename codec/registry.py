@@ -1,24 +1,30 @@
-"""Finding, verifying and loading shipped models.
+"""Finding, verifying and loading models, across every installed backend plugin.
 
-Each model is a pair in ``weights/``: ``NAME.safetensors`` (tensors only, no
-pickle) and ``NAME.json`` (a manifest with the backend, the file's SHA-256,
-the training record and measured results). The *model ID* written into every
-.gzc file is the first 8 bytes of that SHA-256, so a decoder can tell which
-weights a file needs and refuse any others. Before a weights file is used its
-hash is recomputed and compared: a tampered or truncated file is refused.
+The lookups (:func:`available_models`, :func:`find_model`, :func:`find_by_id`,
+:func:`load_backend`) ask each plugin (:mod:`.plugins`) for its models.
+
+Most models are **weights files**, the mechanism of the autoencoder and latent
+search plugins (:class:`WeightsFilePlugin`): a pair in ``weights/``,
+``NAME.safetensors`` (tensors only, no pickle) and ``NAME.json`` (a manifest
+with the backend, the file's SHA-256, the training record and measured results).
+Their *model ID*, written into every .gzc file, is the first 8 bytes of that
+SHA-256, so a decoder can tell which weights a file needs and refuse any others.
+Before a weights file is used its hash is recomputed and compared: a tampered or
+truncated file is refused.
 """
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable
 
 from ..formats import MODEL_ID_BYTES
 from ..weights import WEIGHTS_DIR
 from .backend import Backend
+from .plugins import BackendPlugin, installed_plugins, plugin_named
 
 
 class ModelError(ValueError):
@@ -27,74 +33,34 @@ class ModelError(ValueError):
 
 @dataclass(frozen=True)
 class ModelInfo:
+    """One model a plugin offers. ``manifest`` describes it (a weights file's JSON manifest, or
+    what a plugin chooses to say: "bits", "channels", "default", "description" are shown by
+    ``gzc-info --models``); ``weights_path`` and ``sha256`` are set for weights-file models."""
     name: str
     backend: str
-    weights_path: Path
-    sha256: str
-    manifest: dict
-
-    @property
-    def model_id(self) -> bytes:
-        return bytes.fromhex(self.sha256)[:MODEL_ID_BYTES]
+    model_id: bytes
+    manifest: dict = field(default_factory=dict, compare=False)
+    weights_path: Path | None = None
+    sha256: str | None = None
 
 
-# backend name (manifest "backend" field) → loader(info, tensors, metadata) -> Backend
-_LOADERS: dict[str, Callable] = {}
+# ---- the weights-file mechanism ---------------------------------------------------------------
 
-
-def register_backend(name: str):
-    def wrap(loader):
-        _LOADERS[name] = loader
-        return loader
-    return wrap
-
-
-def available_models(weights_dir: Path = WEIGHTS_DIR) -> list[ModelInfo]:
+def manifest_models(weights_dir: Path, backend: str) -> list[ModelInfo]:
+    """The weights-file models of ``backend`` in ``weights_dir`` (its ``*.json`` manifests)."""
     models = []
     for manifest_path in sorted(Path(weights_dir).glob("*.json")):
         try:
             manifest = json.loads(manifest_path.read_text())
-            models.append(ModelInfo(name=manifest["name"], backend=manifest["backend"],
-                                    weights_path=manifest_path.with_name(manifest["file"]),
-                                    sha256=manifest["sha256"], manifest=manifest))
-        except (OSError, ValueError, KeyError) as exc:
+            if manifest["backend"] != backend:
+                continue
+            sha = manifest["sha256"]
+            models.append(ModelInfo(name=manifest["name"], backend=backend,
+                                    model_id=bytes.fromhex(sha)[:MODEL_ID_BYTES], manifest=manifest,
+                                    weights_path=manifest_path.with_name(manifest["file"]), sha256=sha))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ModelError(f"unreadable model manifest {manifest_path.name}: {exc}") from None
     return models
-
-
-def find_model(spec: str | None = None, weights_dir: Path = WEIGHTS_DIR, backend: str | None = None) -> ModelInfo:
-    """By name, or by model ID (hex, at least 4 digits); None → the default model.
-
-    With ``backend`` (e.g. "latent-search"), only that backend's models are
-    candidates, and None picks that backend's default model."""
-    models = available_models(weights_dir)
-    if backend is not None:
-        models = [m for m in models if m.backend == backend]
-        if not models:
-            kinds = sorted({m.backend for m in available_models(weights_dir)})
-            raise ModelError(f"no model for backend {backend!r} is installed (installed backends: "
-                             f"{', '.join(kinds) or 'none'})")
-    if not models:
-        raise ModelError(f"no models installed in {weights_dir}")
-    if spec is None:
-        defaults = [m for m in models if m.manifest.get("default")]
-        return (defaults or models)[0]
-    for m in models:
-        if spec == m.name:
-            return m
-    spec_l = spec.lower()
-    hits = [m for m in models if len(spec_l) >= 4 and m.model_id.hex().startswith(spec_l)]
-    if len(hits) == 1:
-        return hits[0]
-    names = ", ".join(m.name for m in models)
-    raise ModelError(f"unknown model {spec!r} (installed: {names})")
-
-
-def find_by_id(model_id: bytes, weights_dir: Path = WEIGHTS_DIR) -> ModelInfo:
-    for m in available_models(weights_dir):
-        if m.model_id == model_id:
-            return m
-    raise ModelError(f"file needs model {model_id.hex()}, which is not installed")
 
 
 def read_verified(info: ModelInfo) -> bytes:
@@ -127,22 +93,84 @@ def safetensors_metadata(data: bytes) -> dict:
     return json.loads(data[8:8 + n]).get("__metadata__", {})
 
 
+class WeightsFilePlugin(BackendPlugin):
+    """A backend whose models are hash-verified weights files with manifests (see the module
+    doc). ``builder`` ("package.module:function") turns a model's verified weights bytes into
+    its backend: ``function(model, data)``; it is imported only when a model is loaded, so
+    listing models stays free of torch. A subclass may override :meth:`build` instead."""
+
+    def __init__(self, name: str, backend_id: int, builder: str = ""):
+        self.name, self.backend_id, self.builder = name, backend_id, builder
+
+    def models(self, weights_dir: Path) -> list[ModelInfo]:
+        return manifest_models(weights_dir, self.name)
+
+    def load(self, model: ModelInfo) -> Backend:
+        return _load_weights(self, model.weights_path, model.sha256, model)
+
+    def build(self, model: ModelInfo, data: bytes) -> Backend:
+        """The backend from the verified bytes of the model's weights file."""
+        module, _, function = self.builder.partition(":")
+        return getattr(importlib.import_module(module), function)(model, data)
+
+
 @lru_cache(maxsize=8)
-def _load_cached(weights_path: Path, sha256: str, name: str, backend: str) -> Backend:
-    info = next(m for m in available_models(weights_path.parent) if m.weights_path == weights_path)
-    data = read_verified(info)
-    if backend not in _LOADERS:
-        _import_backends()
-    if backend not in _LOADERS:
-        raise ModelError(f"model {name} needs backend {backend!r}, which this install lacks")
-    return _LOADERS[backend](info, data)
+def _load_weights(plugin: WeightsFilePlugin, weights_path: Path, sha256: str, model: ModelInfo) -> Backend:
+    """Verified and built once per process and weights file (keyed by path and hash)."""
+    return plugin.build(model, read_verified(model))
 
 
-def _import_backends() -> None:
-    import importlib
-    importlib.import_module(".autoencoder.backend", __package__)     # each registers itself
-    importlib.import_module(".latent_search.backend", __package__)
+# ---- lookups over every plugin ----------------------------------------------------------------
+
+def available_models(weights_dir: Path = WEIGHTS_DIR) -> list[ModelInfo]:
+    """Every installed plugin's models, by backend ID, each plugin's in its own order."""
+    return [m for plugin in installed_plugins() for m in plugin.models(Path(weights_dir))]
+
+
+def find_model(spec: str | None = None, weights_dir: Path = WEIGHTS_DIR, backend: str | None = None) -> ModelInfo:
+    """By name, or by model ID (hex, at least 4 digits); None → the default model.
+
+    With ``backend`` (e.g. "latent-search"), only that backend's models are
+    candidates, and None picks that backend's default model."""
+    if backend is not None:
+        plugin = plugin_named(backend)
+        if plugin is None:
+            names = ", ".join(p.name for p in installed_plugins())
+            raise ModelError(f"unknown backend {backend!r} (installed backends: {names or 'none'})")
+        models = plugin.models(Path(weights_dir))
+        if not models:
+            raise ModelError(f"no model for backend {backend!r} is installed")
+    else:
+        models = available_models(weights_dir)
+    if not models:
+        raise ModelError(f"no models installed in {weights_dir}")
+    if spec is None:
+        defaults = [m for m in models if m.manifest.get("default")]
+        return (defaults or models)[0]
+    for m in models:
+        if spec == m.name:
+            return m
+    spec_l = spec.lower()
+    hits = [m for m in models if len(spec_l) >= 4 and m.model_id.hex().startswith(spec_l)]
+    if len(hits) == 1:
+        return hits[0]
+    names = ", ".join(m.name for m in models)
+    raise ModelError(f"unknown model {spec!r} (installed: {names})")
+
+
+def find_by_id(model_id: bytes, weights_dir: Path = WEIGHTS_DIR, backend_id: int | None = None) -> ModelInfo:
+    """The model a file names, by model ID: the plugin for ``backend_id`` (the file's backend
+    field) is asked first, then the others (so that a file whose backend field contradicts
+    its model is reported as such by the decoder, not as a missing model)."""
+    for plugin in sorted(installed_plugins(), key=lambda p: p.backend_id != backend_id):
+        for m in plugin.models(Path(weights_dir)):
+            if m.model_id == model_id:
+                return m
+    raise ModelError(f"file needs model {model_id.hex()}, which is not installed")
 
 
 def load_backend(info: ModelInfo) -> Backend:
-    return _load_cached(info.weights_path, info.sha256, info.name, info.backend)
+    plugin = plugin_named(info.backend)
+    if plugin is None:
+        raise ModelError(f"model {info.name} needs backend {info.backend!r}, which this install lacks")
+    return plugin.load(info)

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from conftest import load_reference_decoder
-from gzc.codec.autoencoder.prior import context_indices as torch_context_indices
+from gzc.codec.autoencoder.context import batch_table_indices
 from gzc.codec.entropy import context_coder
 from gzc.codec.entropy.context import CONTEXTS, context_indices
 from gzc.codec.entropy.range_coder import RangeCoderError
@@ -40,7 +40,7 @@ def test_torch_context_matches_the_coders_definition():
     """Training prices each element with the table the file will use."""
     rng = np.random.default_rng(0)
     latent = _sparse_latent(rng, (3, 16, 7, 9))
-    batched = torch_context_indices(torch.from_numpy(latent)).numpy()
+    batched = batch_table_indices(torch.from_numpy(latent)).numpy()
     for b in range(3):
         for c in range(16):
             assert np.array_equal(batched[b, c], context_indices(latent[b], c)), (b, c)

@@ -18,9 +18,10 @@ from conftest import run_tool
 
 from gzc import formats
 from gzc.codec.autoencoder.backend import roi_grid
-from gzc.codec.autoencoder.export import export
-from gzc.codec.autoencoder.generative_training import coded_mask
-from gzc.codec.autoencoder.model import AutoencoderModel, ModelConfig
+from gzc.codec.training.autoencoder.export import export
+from gzc.codec.training.autoencoder.generative import coded_mask
+from gzc.codec.autoencoder.model import ModelConfig
+from gzc.codec.training.autoencoder.model import TrainableAutoencoder
 from gzc.codec.backend import CorruptPayloadError, UnsupportedSettingError
 from gzc.codec.codec import decode_bytes, encode_pixels
 from gzc.codec.entropy import elias_gamma, range_coder
@@ -123,7 +124,7 @@ def test_training_mask_matches_backend_coded_elements(tiny_backend):
 def tiny_weights(tmp_path_factory):
     folder = tmp_path_factory.mktemp("weights")
     torch.manual_seed(0)
-    model = AutoencoderModel(TINY)
+    model = TrainableAutoencoder(TINY)
     with torch.no_grad():
         model.squeeze.weight.mul_(20)   # a random bottleneck's outputs are tiny: make the symbols vary
     ckpt = folder / "ckpt.pt"

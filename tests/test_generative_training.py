@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from gzc.codec.autoencoder.generative_training import GenerativeConfig, train
+from gzc.codec.training.autoencoder.generative import GenerativeConfig, train
 
 from conftest import ROOT
 
@@ -80,7 +80,7 @@ def test_start_from_a_shipped_model_with_the_five_scale_loss(tmp_path, capsys):
 
 
 def test_crops_larger_than_every_image_are_a_clear_error():
-    from gzc.codec.autoencoder.dataset import CropSampler
+    from gzc.codec.training.autoencoder.dataset import CropSampler
     with pytest.raises(ValueError, match="at least 192"):
         CropSampler([torch.zeros(3, 160, 240, dtype=torch.uint8)], 192, 0)
 
@@ -94,17 +94,17 @@ def test_context_model_trains_exports_and_codes_with_coder_3(tmp_path, photo):
 
     from gzc import formats
     from gzc.codec import codec as core
-    from gzc.codec.autoencoder.export import export
-    from gzc.codec.autoencoder.generative_training import load_networks
-    from gzc.codec.autoencoder.model import AutoencoderModel
+    from gzc.codec.training.autoencoder.export import export
+    from gzc.codec.training.autoencoder.generative import load_networks
+    from gzc.codec.training.autoencoder.model import TrainableAutoencoder
     from gzc.codec.backend import CorruptPayloadError, UnsupportedSettingError
     from gzc.codec.registry import find_model, load_backend
     from conftest import load_reference_decoder
 
     shipped = ROOT / "weights" / "ae-generative-v1.safetensors"
     cfg = _config(tmp_path, steps=1, gan_start=0, start_from=str(shipped), context=1)
-    factorized = AutoencoderModel(dataclasses.replace(cfg, context=0).model_config())
-    contextual = AutoencoderModel(cfg.model_config())
+    factorized = TrainableAutoencoder(dataclasses.replace(cfg, context=0).model_config())
+    contextual = TrainableAutoencoder(cfg.model_config())
     tensors = {k: v for k, v in load_file(str(shipped)).items() if not k.startswith("entropy_")}
     factorized.load_state_dict(tensors)
     load_networks(contextual, tensors)
@@ -155,7 +155,7 @@ def test_context_model_trains_exports_and_codes_with_coder_3(tmp_path, photo):
 def test_a_time_budget_fixes_the_step_count(tmp_path, capsys, monkeypatch):
     """``minutes`` (a lent GPU's hard limit): after the timed probe the run shrinks ``steps``
     to what fits, ends there with a checkpoint, and records the decision."""
-    from gzc.codec.autoencoder import generative_training as gt
+    from gzc.codec.training.autoencoder import generative as gt
 
     assert gt.steps_for_budget(1000, 50, 0.5, 100.0) == 50 + int(gt.BUDGET_MARGIN * 200)
     assert gt.steps_for_budget(120, 50, 0.5, 100.0) == 120        # never more than asked for
@@ -176,7 +176,7 @@ def test_a_time_budget_fixes_the_step_count(tmp_path, capsys, monkeypatch):
 
 def test_weighted_draws_of_the_settings():
     """--bits-weights / --channel-weights: probabilities proportional to the weights; bad lists are refused."""
-    from gzc.codec.autoencoder.generative_training import draw_counts, draw_probabilities
+    from gzc.codec.training.autoencoder.generative import draw_counts, draw_probabilities
 
     assert draw_probabilities((), 3) is None
     assert np.allclose(draw_probabilities((1, 1, 2), 3), [0.25, 0.25, 0.5])
@@ -192,7 +192,7 @@ def test_a_slow_probe_does_not_fix_a_short_run(monkeypatch):
     """Regression: the budget was fixed once, from 40 steps timed while an export held
     the cores (2 s a step instead of 0.3), and a 28-minute run planned 809 steps. The
     speed is now re-measured every BUDGET_EVERY steps, so the plan recovers."""
-    from gzc.codec.autoencoder import generative_training as gt
+    from gzc.codec.training.autoencoder import generative as gt
 
     clock = [0.0]
     monkeypatch.setattr(gt.time, "time", lambda: clock[0])
@@ -211,7 +211,7 @@ def test_a_slow_probe_does_not_fix_a_short_run(monkeypatch):
 
 def test_a_rate_weight_per_bits_setting():
     """--bits-rate-weights prices each setting's bits on its own; absent, --rate-weight holds."""
-    from gzc.codec.autoencoder.generative_training import rate_weight
+    from gzc.codec.training.autoencoder.generative import rate_weight
 
     assert rate_weight(GenerativeConfig(bits=(2, 3, 4), rate_weight=30.0), 4) == 30.0
     cfg = GenerativeConfig(bits=(2, 3, 4), rate_weight=30.0, bits_rate_weights=(30, 30, 18))

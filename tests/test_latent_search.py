@@ -17,8 +17,8 @@ from gzc.codec.backend import CorruptPayloadError, UnsupportedSettingError
 from gzc.codec.codec import decode_bytes, encode_pixels
 from gzc.codec.latent_search import projection
 from gzc.codec.latent_search.backend import BITS, LatentSearchBackend
-from gzc.codec.latent_search.export import gaussian_table, pack
-from gzc.codec.latent_search.losses import LOSSES, distortion, ms_ssim, ms_ssim5, ssim
+from gzc.codec.training.latent_search.export import gaussian_table, pack
+from gzc.codec.losses import LOSSES, distortion, ms_ssim, ms_ssim5, ssim
 from gzc.codec.latent_search.networks import Encoder, Generator, GeneratorConfig
 from gzc.codec.latent_search.quantize import QUANTIZERS, dequantize, levels, quantize, symbol_bounds
 from gzc.codec.latent_search.search import TorchQuantizer, search_latent

@@ -9,7 +9,7 @@ from PIL import Image
 
 from gzc import formats
 from gzc.codec.codec import decode_bytes, encode_pixels
-from gzc.codec.latent_search.faces import TEST, face_path, load_face
+from gzc.codec.training.latent_search.faces import TEST, face_path, load_face
 from gzc.codec.registry import available_models, load_backend
 
 MODELS = [m for m in available_models() if m.backend == "latent-search"]
@@ -36,7 +36,7 @@ def held_out_face():
 
 def test_held_out_face_beats_jpeg_quality_1(held_out_face):
     """At effort 1 (the fast setting) a 6-bit file is smaller than JPEG's smallest and more similar."""
-    from gzc.codec.latent_search.losses import ssim
+    from gzc.codec.losses import ssim
     import torch
 
     def ssim_of(a):

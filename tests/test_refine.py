@@ -18,6 +18,7 @@ from conftest import ROOT, run_tool
 
 from gzc import formats
 from gzc.codec.autoencoder import refine
+from gzc.codec.autoencoder import backend as ae_backend
 from gzc.codec.autoencoder.backend import STRIDE
 from gzc.codec.autoencoder.model import symbol_range
 from gzc.codec.backend import UnsupportedSettingError
@@ -55,7 +56,7 @@ def _objective(backend, rgb: np.ndarray, symbols: np.ndarray, bits: int) -> floa
     with torch.no_grad():
         y = torch.nn.functional.pad(hard * backend.model.step(bits)[:symbols.shape[0]].view(1, -1, 1, 1),
                                     (0, 0, 0, 0, 0, backend.model.config.latent_channels - symbols.shape[0]))
-        x_hat = backend.model.decode_latent(y)[..., :h, :w]
+        x_hat = backend.model.reconstruct(y)[..., :h, :w]
         return float(refine.distortion(x_hat, x[..., :h, :w], weights)) + \
             weights.rate_weight * float(rate(hard, hard)) / (h * w)
 
@@ -135,7 +136,7 @@ def test_region_of_interest_background_stays_uncoded(context_model, parrot):
 def test_large_images_are_refined_tile_by_tile(monkeypatch):
     """An image wider than one 48-latent-pixel tile takes the tiled path; each tile's
     surroundings are fixed context, and the latent stays in range everywhere."""
-    monkeypatch.setitem(refine.EFFORT_STEPS, 1, 3)      # three steps per tile: the path, not the gain
+    monkeypatch.setitem(ae_backend.EFFORT_STEPS, 1, 3)      # three steps per tile: the path, not the gain
     rng = np.random.default_rng(1)
     y, x = np.mgrid[0:40, 0:800]
     img = np.clip(np.stack([128 + 80 * np.sin(x / 23.0), 128 + 60 * np.cos(y / 5.0 + x / 31.0),

@@ -5,8 +5,9 @@ import pytest
 import torch
 from PIL import Image
 
-from gzc.codec.autoencoder.dataset import list_images, load_sources, manifest_images, validation_set
-from gzc.codec.autoencoder.model import AutoencoderModel, ModelConfig
+from gzc.codec.training.autoencoder.dataset import list_images, load_sources, manifest_images, validation_set
+from gzc.codec.autoencoder.model import ModelConfig
+from gzc.codec.training.autoencoder.model import TrainableAutoencoder
 
 
 def _corpus(tmp_path: Path) -> Path:
@@ -43,7 +44,7 @@ def test_a_fidelity_context_model_keeps_its_context_in_its_config():
     config = ModelConfig(n=8, m=12, context=1)
     assert ModelConfig(**config.as_dict()) == config
     assert ModelConfig(n=8, m=12).as_dict() == {"n": 8, "m": 12}     # version-1.0 weights unchanged
-    model = AutoencoderModel(config)
+    model = TrainableAutoencoder(config)
     x = torch.rand(1, 3, 32, 32)
     _, bits = model(x, 6)
     assert bits.shape == (1,) and bits.item() > 0

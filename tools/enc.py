@@ -48,8 +48,9 @@ def encode(
                                        "autoencoder: 4–8, default 6; generative models: 2–3, default 3; "
                                        "latent-search: 2–8, default 6)"),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="model name or model ID (see gzc-info --models)"),
-    backend: Optional[str] = typer.Option(None, "--backend", help="autoencoder (default) or latent-search "
-                                          "(64x64 faces, GAN inversion); picks that backend's default model"),
+    backend: Optional[str] = typer.Option(None, "--backend", help="autoencoder (default), latent-search "
+                                          "(64x64 faces, GAN inversion) or any installed backend plugin; picks "
+                                          "that backend's default model"),
     loss: Optional[str] = typer.Option(None, "--loss", help="latent-search: distortion the search minimises: "
                                        "l2, l1, ssim (default), ms-ssim or mix"),
     effort: Optional[int] = typer.Option(None, "--effort", help="encoding effort, 0 … 4. latent-search: restarts "
@@ -81,9 +82,9 @@ def encode(
         if (target_size is not None and target_size < 1) or (target_bpp is not None and not target_bpp > 0):
             raise CliError("--target-size and --target-bpp must be positive", EXIT_USAGE)
         if backend is not None:
-            from ..formats import BACKEND_NAMES
-            if backend not in BACKEND_NAMES.values():
-                raise CliError(f"unknown backend {backend!r} (choose {' or '.join(BACKEND_NAMES.values())})",
+            from ..codec.plugins import backend_names
+            if backend not in backend_names().values():
+                raise CliError(f"unknown backend {backend!r} (installed: {', '.join(backend_names().values())})",
                                EXIT_USAGE)
         options = {"loss": loss, "effort": effort, "ratio": ratio, "channels": channels,
                    "roi_background": roi_background}

@@ -20,13 +20,14 @@ def info(
 ) -> None:
     with reported_errors(PROG):
         from .. import formats
+        from ..codec.plugins import backend_names
         from ..codec.registry import ModelError, available_models, find_by_id
 
         if models:
             rows = [{"name": m.name, "model_id": m.model_id.hex(), "backend": m.backend,
                      "bits": m.manifest.get("bits"), "channels": m.manifest.get("channels"),
                      "default": bool(m.manifest.get("default"))}
-                    for m in available_models()]
+                    for m in available_models()]    # every installed backend plugin's models
             if as_json:
                 print(json.dumps(rows, indent=2))
             else:
@@ -39,7 +40,7 @@ def info(
         data = read_input(infile, "input file")
         h = formats.read_header(data)
         try:
-            model_name = find_by_id(h.model_id).name
+            model_name = find_by_id(h.model_id, backend_id=h.backend).name
         except ModelError:
             model_name = "(not installed)"
         pixels = h.width * h.height
@@ -50,7 +51,7 @@ def info(
             "width": h.width,
             "height": h.height,
             "colour": formats.COLOR_NAMES.get(h.color, str(h.color)),
-            "backend": formats.BACKEND_NAMES.get(h.backend, str(h.backend)),
+            "backend": backend_names().get(h.backend, f"{h.backend} (not installed)"),
             "model_id": h.model_id.hex(),
             "model": model_name,
             "bits": h.bits,

@@ -19,7 +19,7 @@ from typing import List, Optional
 
 import typer
 
-from ..codec.autoencoder.generative_config import GenerativeConfig
+from ..codec.training.autoencoder.generative_config import GenerativeConfig
 
 GENERATIVE = GenerativeConfig()   # the defaults of `gzc-train generative` (torch-free)
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True)
@@ -59,7 +59,7 @@ def train_autoencoder(
     warmup: int = typer.Option(200, help="learning-rate warm-up steps"),
 ) -> None:
     """Train the variable-rate autoencoder (all --bits settings at once)."""
-    from ..codec.autoencoder.training import TrainConfig, train
+    from ..codec.training.autoencoder.fidelity import TrainConfig, train
     cfg = TrainConfig(steps=steps, batch=batch, crop=crop, lr=lr, lr_final=lr_final, warmup=warmup,
                       threads=threads, val=str(val), val_count=val_count, val_size=val_size, n=n, m=m,
                       context=int(context), init=str(init) if init else "")
@@ -117,7 +117,7 @@ def train_generative(
                                   "shrinks so that the run (and its learning-rate schedule) ends within it"),
 ) -> None:
     """Train a generative extreme-rate autoencoder (nested channel rate points, ROI-aware)."""
-    from ..codec.autoencoder.generative_training import train
+    from ..codec.training.autoencoder.generative import train
     channels = tuple(k for k in (2, 4, 8, 16, 32) if k <= c)
     train(run, GenerativeConfig(steps=steps, gan_start=gan_start, gan_weight=gan_weight, init=str(init), c=c,
                                 channels=channels, lr=lr, lr_final=lr / 10, threads=threads,
@@ -149,7 +149,7 @@ def export_autoencoder(
     entropy tables + manifest."""
     import torch
 
-    from ..codec.autoencoder.export import export
+    from ..codec.training.autoencoder.export import export
     from ..weights import WEIGHTS_DIR
     state = torch.load(run / "checkpoint.pt", weights_only=False, map_location="cpu")
     log = read_log(run)
@@ -171,7 +171,7 @@ def export_autoencoder(
         record["note"] = note
     count_images = None
     if count_tables and state["config"].get("context"):
-        from ..codec.autoencoder.dataset import list_images
+        from ..codec.training.autoencoder.dataset import list_images
         count_images = list_images([Path(d) for d in state["config"]["data"]])
     manifest = export(run / "checkpoint.pt", name, out or WEIGHTS_DIR, record, default=default,
                       count_images=count_images)
@@ -214,7 +214,7 @@ def train_latent_search(
     faces: Path = typer.Option(Path("../shared/data/faces/celeba"), help="CelebA aligned faces folder"),
 ) -> None:
     """Train the 64x64 face generator (VAE-GAN) used by the latent-search backend."""
-    from ..codec.latent_search.training import TrainConfig, train
+    from ..codec.training.latent_search.trainer import TrainConfig, train
     train(run, TrainConfig(steps=steps, batch=batch, z_dim=z_dim, width=width, threads=threads, faces=str(faces),
                            kl_weight=kl_weight))
 
@@ -232,7 +232,7 @@ def export_latent_search(
     """Export the face generator + encoder + integer entropy tables + manifest."""
     import torch
 
-    from ..codec.latent_search.export import export
+    from ..codec.training.latent_search.export import export
     from ..weights import WEIGHTS_DIR
     state = torch.load(run / "checkpoint.pt", weights_only=False)
     log = read_log(run)
@@ -241,7 +241,7 @@ def export_latent_search(
         "data": f"{cfg['faces']} 000001-008800 (CelebA aligned, centre crop (10,20,80,90) -> 64x64 Lanczos, "
                 "random horizontal flips); 008801-009000 validation; 009001-010000 held out for results",
         "method": "VAE-GAN: L1 reconstruction + KL + least-squares GAN loss against a two-scale spectrally "
-                  "normalised discriminator (codec/latent_search/training.py)",
+                  "normalised discriminator (codec/training/latent_search/trainer.py)",
         "steps": state["step"],
         "batch": cfg["batch"],
         "wall_time_hours": round(state["elapsed"] / 3600, 2),

@@ -33,14 +33,18 @@ import numpy as np
 import torch
 from safetensors.torch import load as load_safetensors
 
-from ...formats import BACKEND_AUTOENCODER, CHUNK_ROIM, Chunk, GzcFile, RoiMap
+from ...formats import CHUNK_ROIM, Chunk, GzcFile, RoiMap
 from ..backend import Backend, ContextTables, CorruptPayloadError, EntropyTables, UnsupportedSettingError
 from ..entropy.context_coder import check_context_tables
 from ..entropy.tables import check_table
 from ..fixed_path import fixed_compute_path
-from ..registry import ModelError, ModelInfo, register_backend, safetensors_metadata
+from ..registry import ModelError, ModelInfo, safetensors_metadata
 from .model import STRIDE, AutoencoderModel, ModelConfig, symbol_range
-from .refine import EFFORT_STEPS, RefineWeights, cost_tables, refine_latent
+from .plugin import PLUGIN
+
+#: gradient steps of latent refinement per --effort level (0 = the analysis transform's guess
+#: alone); stated here, not in :mod:`.refine`, which only the encoder imports, and only for effort ≥ 1
+EFFORT_STEPS = {0: 0, 1: 30, 2: 60, 3: 120, 4: 250}
 
 
 TILE = 48              # latent pixels per tile side
@@ -64,7 +68,7 @@ def context_table_key(bits: int) -> str:
 
 
 class AutoencoderBackend(Backend):
-    kind = BACKEND_AUTOENCODER
+    kind = PLUGIN.backend_id
 
     def __init__(self, model: AutoencoderModel, tables: dict[int, list[np.ndarray]], name: str, model_id: bytes,
                  context_tables: dict[int, np.ndarray] | None = None, manifest: Mapping[str, Any] | None = None):
@@ -203,6 +207,7 @@ class AutoencoderBackend(Backend):
     def _refined(self, padded: np.ndarray, scaled: np.ndarray, coded: np.ndarray | None, bits: int,
                  width: int, height: int) -> np.ndarray:
         """``--effort`` ≥ 1: the latent refined against the decoder and the tables the file will use."""
+        from .refine import RefineWeights, cost_tables, refine_latent   # encoder side only
         context = self.context_tables(bits)
         costs = cost_tables(context.tables if context is not None else np.stack(self._tables[bits]))
         return refine_latent(self.model, padded, scaled, coded, costs, bits,
@@ -242,7 +247,6 @@ def roi_grid(mask: np.ndarray) -> np.ndarray:
     return padded.reshape(lh, STRIDE, lw, STRIDE).any(axis=(1, 3))
 
 
-@register_backend("autoencoder")
 def load(info: ModelInfo, data: bytes) -> AutoencoderBackend:
     """Build the backend from verified weights bytes (safetensors only: no pickle)."""
     tensors = load_safetensors(data)
@@ -253,7 +257,9 @@ def load(info: ModelInfo, data: bytes) -> AutoencoderBackend:
     model = AutoencoderModel(config)
     state = {k: v for k, v in tensors.items() if not k.startswith("entropy_")}
     missing, unexpected = model.load_state_dict(state, strict=False)
-    missing = [k for k in missing if not k.startswith("prior.")]  # the float prior is not shipped
+    # the float prior (training's, shipped so that training can warm-start from the file) is not
+    # part of the coding network: the integer tables replace it
+    unexpected = [k for k in unexpected if not k.startswith("prior.")]
     if missing or unexpected:
         raise ModelError(f"model {info.name}: weights do not fit the architecture "
                          f"(missing {missing[:3]}, unexpected {unexpected[:3]})")

@@ -16,6 +16,12 @@ residual blocks at 1/16 scale) before the usual synthesis. Its C channels are
 *nested*: a file may code only the first C' of them (``channels``), the rest
 being zero, so one network serves the rate points C' = 2, 4, 8, 16, and a
 region-of-interest file may use a different C' per latent position.
+
+This is the coding-time network only. The float density model that training
+fits and the export turns into integer tables (the ``prior``), and the
+training relaxation of rounding, are in
+:class:`gzc.codec.training.autoencoder.model.TrainableAutoencoder`: a decoder
+never needs them.
 """
 from __future__ import annotations
 
@@ -25,8 +31,6 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..entropy.context import CONTEXTS
-from .prior import FactorizedPrior, context_indices
 from .layers import ResidualBlock
 from .transforms import STRIDE, AnalysisTransform, SynthesisTransform
 
@@ -81,8 +85,6 @@ class AutoencoderModel(nn.Module):
             self.squeeze = nn.Conv2d(config.m, config.c, 3, padding=1)
             self.expand = nn.Sequential(nn.Conv2d(config.c, config.m, 3, padding=1),
                                         *[ResidualBlock(config.m) for _ in range(config.head_blocks)])
-        # with a context, one density per (channel, context): prior channel c·CONTEXTS + k
-        self.prior = FactorizedPrior(config.latent_channels * (CONTEXTS if config.context else 1))
         # A generative bottleneck starts with a quantization step of 2^(3-b) (±4 at every
         # setting): the nominal 2^(6-b) would round a fresh bottleneck's outputs all to zero.
         initial_gain = math.log(8.0) if config.c else 0.0
@@ -97,7 +99,7 @@ class AutoencoderModel(nn.Module):
         y = self.analysis(x - 0.5)
         return self.squeeze(y) if self.config.c else y
 
-    def decode_latent(self, y_hat: torch.Tensor) -> torch.Tensor:
+    def reconstruct(self, y_hat: torch.Tensor) -> torch.Tensor:
         """Dequantized latent → image batch in [0, 1] (not yet clipped or rounded)."""
         if self.config.c:
             y_hat = self.expand(y_hat)
@@ -120,53 +122,7 @@ class AutoencoderModel(nn.Module):
         step = self.step(bits)
         if symbols.shape[1] < step.numel():
             symbols = nn.functional.pad(symbols, (0, 0, 0, 0, 0, step.numel() - symbols.shape[1]))
-        return self.decode_latent(symbols.to(torch.float32) * step.view(1, -1, 1, 1))
-
-    # -- training path ------------------------------------------------------------
-    def forward(self, x: torch.Tensor, bits: int, coded: torch.Tensor | None = None
-                ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Returns (reconstruction, bits spent per image) under the training relaxation.
-
-        Rate uses additive uniform noise (a differentiable proxy of rounding);
-        the synthesis sees straight-through rounded values, so the decoder is
-        trained on exactly what it will receive (Minnen & Singh, 2020).
-        ``coded`` (broadcastable to the latent, 0/1) marks the latent elements a
-        file would code; the others are zero and cost nothing.
-        """
-        x_hat, total_bits, _ = self.forward_with_latent(x, bits, coded)
-        return x_hat, total_bits
-
-    def forward_with_latent(self, x: torch.Tensor, bits: int, coded: torch.Tensor | None = None):
-        """:meth:`forward`, also returning the dequantized latent (what a conditional
-        discriminator sees next to the image)."""
-        lo, hi = symbol_range(bits)
-        step = self.step(bits).view(1, -1, 1, 1)
-        scaled = (self.encode_latent(x) / step).clamp(lo, hi)
-        noisy = scaled + torch.empty_like(scaled).uniform_(-0.5, 0.5)
-        hard = torch.round(scaled).detach()
-        rounded = scaled + (hard - scaled).detach()
-        if coded is not None:
-            hard = hard * coded      # what a decoder knows: uncoded elements are 0
-            rounded = rounded * coded
-        element_bits = -torch.log2(self.likelihood(noisy * step, bits, hard).clamp_min(1e-9))
-        if coded is not None:
-            element_bits = element_bits * coded
-        y_hat = rounded * step
-        return self.decode_latent(y_hat), element_bits.sum(dim=(1, 2, 3)), y_hat
-
-    def likelihood(self, y: torch.Tensor, bits: int, symbols: torch.Tensor) -> torch.Tensor:
-        """Probability of the quantization bin around each (dequantized) latent value ``y``.
-
-        ``symbols`` (the integer latent, float or int) picks each element's context
-        when the model has one (the context depends only on integers, so training
-        prices exactly the table a file will use); a factorized model ignores it."""
-        step = self.step(bits)
-        if not self.config.context:
-            return self.prior.bin_probability(y, step)
-        b, c, h, w = y.shape
-        every = self.prior.bin_probability(y.repeat_interleave(CONTEXTS, dim=1), step.repeat_interleave(CONTEXTS))
-        index = context_indices(symbols.to(torch.int64))
-        return every.view(b, c, CONTEXTS, h, w).gather(2, index.unsqueeze(2)).squeeze(2)
+        return self.reconstruct(symbols.to(torch.float32) * step.view(1, -1, 1, 1))
 
 
 __all__ = ["AutoencoderModel", "ModelConfig", "BITS", "LAMBDAS", "STRIDE", "symbol_range"]

@@ -46,12 +46,9 @@ import torch
 
 from ..entropy.context import CONTEXTS
 from ..entropy.tables import TABLE_PRECISION
-from ..latent_search.losses import ms_ssim, ms_ssim5
+from ..losses import ms_ssim, ms_ssim5
+from .context import batch_table_indices
 from .model import LAMBDAS, STRIDE, symbol_range
-from .prior import context_indices
-
-#: gradient steps per --effort level (0 = the analysis transform's guess alone)
-EFFORT_STEPS = {0: 0, 1: 30, 2: 60, 3: 120, 4: 250}
 LEARNING_RATE = 0.05        # Adam, in quantization steps
 TAU_START, TAU_END = 0.5, 0.05   # SGA temperature, annealed geometrically over the run
 EXACT_EVERY = 5             # steps between evaluations of the exact objective (each costs a decode)
@@ -109,7 +106,7 @@ class LatentRate:
         _, c, h, w = hard.shape
         if self.costs.dim() == 2:
             return self.costs[:c].view(1, c, 1, 1, self.n).expand(1, c, h, w, self.n)
-        index = context_indices(hard.to(torch.int64))[0].clamp(max=CONTEXTS - 1)      # (C, H, W)
+        index = batch_table_indices(hard.to(torch.int64))[0].clamp(max=CONTEXTS - 1)      # (C, H, W)
         rows = self.costs[:c].gather(1, index.reshape(c, -1, 1).expand(c, h * w, self.n))
         return rows.view(1, c, h, w, self.n)
 
@@ -156,7 +153,7 @@ def refine_region(model, x: torch.Tensor, z0: torch.Tensor, bits: int, rate: Lat
         y = latent * scale
         if channels < full:   # a generative file's uncoded channels are zero
             y = torch.nn.functional.pad(y, (0, 0, 0, 0, 0, full - channels))
-        return distortion(model.decode_latent(y)[..., box[0], box[1]], target, weights)
+        return distortion(model.reconstruct(y)[..., box[0], box[1]], target, weights)
 
     def exact(hard: torch.Tensor) -> float:
         with torch.no_grad():

@@ -29,19 +29,19 @@ import torch
 from PIL import Image
 from safetensors.torch import load as load_safetensors
 
-from ...formats import BACKEND_LATENT_SEARCH, CHUNK_GANZ, Chunk, GanzParameters, GzcFormatError
+from ...formats import CHUNK_GANZ, Chunk, GanzParameters, GzcFormatError
 from ..backend import Backend, CorruptPayloadError, EntropyTables, UnsupportedSettingError
 from ..entropy.tables import check_table
 from ..fixed_path import fixed_compute_path
-from ..registry import ModelError, ModelInfo, register_backend, safetensors_metadata
+from ..registry import ModelError, ModelInfo, safetensors_metadata
 from . import projection
-from .losses import LOSSES
 from .networks import SIZE, Encoder, Generator, GeneratorConfig
 from .quantize import QUANTIZERS, dequantize, levels, symbol_bounds
-from .search import DEFAULT_EFFORT, EFFORTS, TorchQuantizer, search_latent
+from .plugin import PLUGIN
 
 BITS = (2, 3, 4, 5, 6, 7, 8)
 DEFAULT_LOSS = "ssim"
+DEFAULT_EFFORT = 2      # the search's default (its levels are in :data:`.search.EFFORTS`)
 
 
 def table_key(mode: str, bits: int) -> str:
@@ -56,7 +56,7 @@ class Settings:
 
 
 class LatentSearchBackend(Backend):
-    kind = BACKEND_LATENT_SEARCH
+    kind = PLUGIN.backend_id
     supported_bits = BITS
     default_bits = 6
 
@@ -79,6 +79,8 @@ class LatentSearchBackend(Backend):
                                    self.name, self.model_id, ganz, settings, self.table_stats)
 
     def configure(self, options: Mapping[str, Any]) -> tuple["LatentSearchBackend", tuple[Chunk, ...]]:
+        from ..losses import LOSSES          # encoder side only: a decoder never imports the search
+        from .search import EFFORTS
         options = {k: v for k, v in options.items() if v is not None}
         unknown = sorted(set(options) - {"loss", "effort", "ratio", "seed"})
         if unknown:
@@ -169,6 +171,7 @@ class LatentSearchBackend(Backend):
             return torch.linalg.lstsq(self._stem.weight, wanted).solution.view(-1)
 
     def analyse(self, rgb: np.ndarray, bits: int) -> np.ndarray:
+        from .search import TorchQuantizer, search_latent   # encoder side only
         self.check_bits(bits)
         target = torch.from_numpy(np.array(_resize(rgb, SIZE, SIZE), dtype=np.float32)).permute(2, 0, 1)[None] / 255
         quantizer = TorchQuantizer(levels(bits, self.quantizer, self.clip), symbol_bounds(bits, self.quantizer)[0])
@@ -194,7 +197,6 @@ def _resize(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.array(Image.fromarray(np.ascontiguousarray(rgb)).resize((width, height), Image.LANCZOS))
 
 
-@register_backend("latent-search")
 def load(info: ModelInfo, data: bytes) -> LatentSearchBackend:
     """Build the backend from verified weights bytes (safetensors only: no pickle)."""
     tensors = load_safetensors(data)

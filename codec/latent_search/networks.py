@@ -1,4 +1,4 @@
-"""The three networks of the latent-search backend (64×64 RGB faces).
+"""The coding networks of the latent-search backend (64×64 RGB faces).
 
 * :class:`Generator` G: latent z (``z_dim``, prior N(0, I)) → image in [0, 1].
   It is all the decoder needs. Its *first linear layer* (z → 4×4 feature map)
@@ -6,8 +6,9 @@
   that layer for a seeded random projection (see :mod:`.projection`).
 * :class:`Encoder` E: image → z. Used only to give the latent search an
   amortized first guess, which is better and far cheaper than random restarts.
-* :class:`Discriminator` D (training only): a DCGAN-style critic with
-  spectral norm, applied at two image scales (64×64 and 32×32).
+
+The discriminator D, which only training needs, is in
+:mod:`gzc.codec.training.latent_search.discriminator`.
 
 G has batch norm (DCGAN). At coding time it runs in eval mode, where batch
 norm is a fixed per-channel affine map from stored statistics, so G(z) does
@@ -19,7 +20,6 @@ from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
-from torch.nn.utils import spectral_norm
 
 SIZE = 64  # the generator's image side
 
@@ -83,24 +83,3 @@ class Encoder(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = self.net(x * 2 - 1)
         return h[:, :self.z_dim], h[:, self.z_dim:].clamp(-8, 4)
-
-
-class Discriminator(nn.Module):
-    """Two spectrally normalised DCGAN critics: one on the image, one on it at half size."""
-
-    def __init__(self, width: int = 32):
-        super().__init__()
-
-        def critic(levels: int) -> nn.Sequential:
-            layers, cin, cout = [], 3, width
-            for _ in range(levels):
-                layers += [spectral_norm(nn.Conv2d(cin, cout, 4, 2, 1)), nn.LeakyReLU(0.2, inplace=True)]
-                cin, cout = cout, cout * 2
-            layers += [nn.Flatten(), spectral_norm(nn.Linear(cin * 16, 1))]
-            return nn.Sequential(*layers)
-        self.fine = critic(4)    # 64 → 4
-        self.coarse = critic(3)    # 32 → 4
-
-    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        x = x * 2 - 1
-        return [self.fine(x), self.coarse(nn.functional.avg_pool2d(x, 2))]

@@ -27,7 +27,8 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .losses import distortion
+from ..losses import distortion
+from .backend import DEFAULT_EFFORT
 
 # effort → (candidates: jittered copies of the guess, random draws), float steps, quantized steps
 EFFORTS = {
@@ -37,7 +38,6 @@ EFFORTS = {
     3: (3, 2, 120, 60),
     4: (5, 10, 250, 120),
 }
-DEFAULT_EFFORT = 2
 JITTER = 0.3
 
 

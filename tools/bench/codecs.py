@@ -133,7 +133,7 @@ def find_codec(name: str, available: dict[str, Codec] | None = None) -> Codec | 
     if name in available or EFFORT_MARK not in name:
         return available.get(name)
     base, _, effort = name.rpartition(EFFORT_MARK)
-    from ...codec.autoencoder.refine import EFFORT_STEPS
+    from ...codec.autoencoder.backend import EFFORT_STEPS
     from ...codec.registry import available_models
     info = next((m for m in available_models() if f"gzc:{m.name}" == base and m.backend == "autoencoder"), None)
     if info is None or not effort.isdigit() or int(effort) not in EFFORT_STEPS or int(effort) == 0:

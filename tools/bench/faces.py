@@ -62,7 +62,7 @@ def quantile_variant(backend):
     exactly as export builds the shipped ones (for the ablation only: its files carry the
     shipped model ID but need this variant to decode, so they are decoded in-process)."""
     from ...codec.latent_search.backend import BITS
-    from ...codec.latent_search.export import gaussian_table
+    from ...codec.training.latent_search.export import gaussian_table
     s = backend.table_stats
     tables = {"z": {b: [gaussian_table(m, sd, b, "quantile", backend.clip) for m, sd in zip(s["z_mean"], s["z_std"])]
                     for b in BITS},
@@ -168,7 +168,7 @@ def main_command(
 ) -> None:
     import torch
 
-    from ...codec.latent_search.faces import TEST, load_faces
+    from ...codec.training.latent_search.faces import TEST, load_faces
     from ...codec.registry import find_model, load_backend
     from .report_faces import samples_sheet, write_report
     torch.set_num_threads(threads)

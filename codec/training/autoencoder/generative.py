@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import json
 import math
-import pickle
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -53,16 +52,16 @@ import numpy as np
 import torch
 from safetensors.torch import load_file
 
+from ...entropy.context import CONTEXTS
+from ...losses import ms_ssim, ms_ssim5
+from ...registry import safetensors_metadata
 from ..adversarial import MultiScaleDiscriminator, ls_fake, ls_real
-from ..latent_search.losses import ms_ssim, ms_ssim5
-from ..training_log import log_progress
-from .generative_config import GenerativeConfig
+from ..common import (checkpoint_path, learning_rate, load_checkpoint, log_progress, pack_rng, record_changes,
+                      save_checkpoint, unpack_rng, write_config)
 from .dataset import CropSampler, list_images, load_scaled, validation_set
-from ..entropy.context import CONTEXTS
-from ..registry import safetensors_metadata
-from .model import AutoencoderModel, ModelConfig
+from .generative_config import GenerativeConfig
+from .model import TrainableAutoencoder
 from .prior import expand_to_contexts
-from .training import _atomic_save, learning_rate  # same warm-up + cosine schedule
 
 # Settings a resume may change (recorded in history.jsonl); everything else is fixed by the run.
 ADJUSTABLE = ("steps", "gan_start", "lr", "lr_final", "d_lr", "mse_weight", "msssim_weight", "rate_weight",
@@ -150,7 +149,7 @@ def draw_counts(rng: np.random.Generator, cfg: GenerativeConfig, batch: int, h: 
     return torch.from_numpy(counts), top
 
 
-def warm_start(model: AutoencoderModel, path: Path, crops: torch.Tensor) -> list[str]:
+def warm_start(model: TrainableAutoencoder, path: Path, crops: torch.Tensor) -> list[str]:
     """Copy the analysis/synthesis transforms of a shipped model, and start the bottleneck
     as a PCA of their latent, so training begins from a working (if blurry) codec.
 
@@ -189,7 +188,7 @@ def warm_start(model: AutoencoderModel, path: Path, crops: torch.Tensor) -> list
     return sorted(take)
 
 
-def load_networks(model: AutoencoderModel, state: dict, start_bits: tuple[int, ...] | None = None) -> None:
+def load_networks(model: TrainableAutoencoder, state: dict, start_bits: tuple[int, ...] | None = None) -> None:
     """Load a start model's tensors into ``model``, which may have more than the start model:
 
     * a context prior: the start's factorized densities seed every context;
@@ -207,7 +206,7 @@ def load_networks(model: AutoencoderModel, state: dict, start_bits: tuple[int, .
 
 
 @torch.no_grad()
-def validate(model: AutoencoderModel, images: torch.Tensor, cfg: GenerativeConfig) -> dict:
+def validate(model: TrainableAutoencoder, images: torch.Tensor, cfg: GenerativeConfig) -> dict:
     """PSNR, MS-SSIM (3-scale training proxy) and estimated bpp per (bits, C'), hard rounding."""
     model.eval()
     out = {}
@@ -241,7 +240,7 @@ def train(run_dir: Path, cfg: GenerativeConfig) -> Path:
     session_start = time.time()
     hardware = (f"one {torch.cuda.get_device_name(device)} GPU (TF32)" if device.type == "cuda"
                 else f"{cfg.threads} CPU threads (no GPU)")
-    model = AutoencoderModel(cfg.model_config()).to(device)
+    model = TrainableAutoencoder(cfg.model_config()).to(device)
     D = MultiScaleDiscriminator(cfg.d_scales, cfg.d_width, cfg.c if cfg.conditional else 0).to(device)
     groups = {"pretrained": [], "new": [], "prior": []}
     for name, p in model.named_parameters():
@@ -264,25 +263,20 @@ def train(run_dir: Path, cfg: GenerativeConfig) -> Path:
     val_images = validation_set(Path(cfg.val)).to(device)
     rng = np.random.default_rng(cfg.seed + 1)
     step, elapsed = 0, 0.0
-    ckpt_path = run_dir / "checkpoint.pt"
-    if ckpt_path.exists():
-        # Our own checkpoint, written below: trusted, so full unpickling is fine here.
-        state = torch.load(ckpt_path, weights_only=False, map_location="cpu")
+    ckpt_path = checkpoint_path(run_dir)
+    state = load_checkpoint(ckpt_path)
+    if state is not None:
         model.load_state_dict(state["model"])
         D.load_state_dict(state["discriminator"])
         optimizer.load_state_dict(state["optimizer"])
         d_optimizer.load_state_dict(state["d_optimizer"])
-        sampler.rng = pickle.loads(state["sampler_rng"])
-        rng = pickle.loads(state["rng"])
+        sampler.rng = unpack_rng(state["sampler_rng"])
+        rng = unpack_rng(state["rng"])
         torch.set_rng_state(state["torch_rng"])
         if device.type == "cuda" and "cuda_rng" in state:
             torch.cuda.set_rng_state(state["cuda_rng"])
         step, elapsed = state["step"], state["elapsed"]
-        changed = {k: [state["config"].get(k), getattr(cfg, k)] for k in ADJUSTABLE
-                   if state["config"].get(k) != getattr(cfg, k)}
-        if changed:
-            with open(run_dir / "history.jsonl", "a") as f:
-                f.write(json.dumps({"step": step, "changed": changed}) + "\n")
+        changed = record_changes(run_dir, step, state["config"], asdict(cfg), ADJUSTABLE)
         print(f"resumed from step {step} ({elapsed / 60:.1f} min trained); changed {changed}", flush=True)
     elif cfg.start_from.endswith(".safetensors"):
         # a shipped model (the float prior ships with it): its networks, a fresh discriminator
@@ -302,7 +296,7 @@ def train(run_dir: Path, cfg: GenerativeConfig) -> Path:
     else:
         copied = warm_start(model, Path(cfg.init), sampler.batch(64).to(device))
         print(f"warm start: {len(copied)} tensors from {cfg.init}", flush=True)
-    (run_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
+    write_config(run_dir, cfg)
     log = open(run_dir / "log.jsonl", "a")
     window: list[dict] = []
     t0 = time.time() - elapsed
@@ -344,7 +338,7 @@ def train(run_dir: Path, cfg: GenerativeConfig) -> Path:
             estimate = budget.update(step)
             if estimate is not None and estimate[0] != cfg.steps:
                 cfg.steps = estimate[0]
-                (run_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
+                write_config(run_dir, cfg)
             if step == budget.first:   # the first plan is announced; later re-estimates only adjust it
                 print(json.dumps({"budget": {"minutes": cfg.minutes, "seconds_per_step": round(estimate[1], 4),
                                              "steps": cfg.steps}}), flush=True)
@@ -362,11 +356,11 @@ def train(run_dir: Path, cfg: GenerativeConfig) -> Path:
                 record["val"] = validate(model, val_images, cfg)
             log_progress(log, record, t0, cfg.steps)
         if step % cfg.checkpoint_every == 0 or step == cfg.steps:
-            _atomic_save({"model": model.state_dict(), "discriminator": D.state_dict(),
-                          "optimizer": optimizer.state_dict(), "d_optimizer": d_optimizer.state_dict(),
-                          "sampler_rng": pickle.dumps(sampler.rng), "rng": pickle.dumps(rng),
-                          "torch_rng": torch.get_rng_state(), "step": step,
-                          **({"cuda_rng": torch.cuda.get_rng_state()} if device.type == "cuda" else {}),
-                          "elapsed": time.time() - t0, "config": asdict(cfg), "hardware": hardware}, ckpt_path)
+            save_checkpoint({"model": model.state_dict(), "discriminator": D.state_dict(),
+                             "optimizer": optimizer.state_dict(), "d_optimizer": d_optimizer.state_dict(),
+                             "sampler_rng": pack_rng(sampler.rng), "rng": pack_rng(rng),
+                             "torch_rng": torch.get_rng_state(), "step": step,
+                             **({"cuda_rng": torch.cuda.get_rng_state()} if device.type == "cuda" else {}),
+                             "elapsed": time.time() - t0, "config": asdict(cfg), "hardware": hardware}, ckpt_path)
     log.close()
     return ckpt_path

@@ -24,12 +24,13 @@ import numpy as np
 import torch
 from safetensors.torch import save as save_safetensors
 
-from ..registry import write_model
-from ..entropy.tables import TABLE_PRECISION, quantize_pmf
-from .backend import BITS, LatentSearchBackend, table_key
+from ...entropy.tables import TABLE_PRECISION, quantize_pmf
+from ...latent_search.backend import BITS, LatentSearchBackend, table_key
+from ...latent_search.networks import Encoder, Generator, GeneratorConfig
+from ...latent_search.quantize import dequantize, levels
+from ...registry import write_model
+from ..common import load_checkpoint
 from .faces import TRAIN
-from .networks import Encoder, Generator, GeneratorConfig
-from .quantize import dequantize, levels
 
 MIN_STD = 0.02
 
@@ -75,7 +76,7 @@ def _search_stats(backend: LatentSearchBackend, faces: np.ndarray, bits: int) ->
 
 def export(checkpoint: Path, faces_cache: Path, name: str, out_dir: Path, training_record: dict,
            quantizer: str = "uniform", clip: float = 3.0, probe_faces: int = 48, ganz_probe_dims: int = 256) -> dict:
-    state = torch.load(checkpoint, weights_only=False)   # our own training checkpoint
+    state = load_checkpoint(checkpoint)
     config = GeneratorConfig(**state["generator_config"])
     generator, encoder = Generator(config), Encoder(config)
     generator.load_state_dict(state["G"])

@@ -17,15 +17,17 @@ import torch
 from PIL import Image
 from safetensors.torch import save as save_safetensors
 
-from ..entropy.context import CONTEXTS, context_indices
-from ..entropy.tables import TABLE_PRECISION, quantize_pmf
-from ..registry import write_model
-from .backend import context_table_key, table_key
-from .model import STRIDE, AutoencoderModel, ModelConfig, symbol_range
+from ...autoencoder.backend import context_table_key, table_key
+from ...autoencoder.model import STRIDE, AutoencoderModel, ModelConfig, symbol_range
+from ...entropy.context import CONTEXTS, context_indices
+from ...entropy.tables import TABLE_PRECISION, quantize_pmf
+from ...registry import write_model
+from ..common import load_checkpoint
+from .model import TrainableAutoencoder
 
 
 @torch.no_grad()
-def entropy_tables(model: AutoencoderModel, bits: int) -> np.ndarray:
+def entropy_tables(model: TrainableAutoencoder, bits: int) -> np.ndarray:
     """Integer frequency tables for one setting: (M, 2^bits) for a factorized prior (coder 1),
     (C, CONTEXTS, 2^bits) for a context prior (coder 3: one table per channel and context)."""
     prior = copy.deepcopy(model.prior).double()
@@ -78,11 +80,11 @@ def export(checkpoint: Path, name: str, out_dir: Path, training_record: dict, de
            count_images: list[Path] | None = None) -> dict:
     """Write the shipped model. A context model's tables are counted on ``count_images``
     (see :func:`counted_context_tables`) when given, else taken from its float prior."""
-    state = torch.load(checkpoint, weights_only=False, map_location="cpu")  # our own training checkpoint
+    state = load_checkpoint(checkpoint)
     cfg = state["config"]
     fields = {f.name for f in dataclasses.fields(ModelConfig)}
     config = ModelConfig(**{k: v for k, v in cfg.items() if k in fields})
-    model = AutoencoderModel(config)
+    model = TrainableAutoencoder(config)
     model.load_state_dict(state["model"])
     bits = config.bits
     # The float prior ships too (a few kB): decoding never uses it (only the integer

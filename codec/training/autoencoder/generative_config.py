@@ -2,7 +2,7 @@
 
 ``gzc-train generative`` builds its command-line options from these defaults
 at import time, and the CLI must start without loading torch; the trainer
-itself is :mod:`.generative_training`.
+itself is :mod:`.generative`.
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .model import ModelConfig
+    from ...autoencoder.model import ModelConfig
 
 
 @dataclass
@@ -62,6 +62,6 @@ class GenerativeConfig:
     context: int = 0            # 1: a context prior (coder 3); a factorized start's densities seed every context
 
     def model_config(self) -> "ModelConfig":
-        from .model import ModelConfig   # torch: only when a model is built
+        from ...autoencoder.model import ModelConfig   # torch: only when a model is built
         return ModelConfig(n=self.n, m=self.m, c=self.c, head_blocks=self.head_blocks, bits=tuple(self.bits),
                            channels=tuple(self.channels), context=self.context)

@@ -20,8 +20,6 @@ resume bit-for-bit; progress goes to stdout and ``<run>/log.jsonl``.
 """
 from __future__ import annotations
 
-import json
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -29,10 +27,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ...latent_search.networks import Encoder, Generator, GeneratorConfig
 from ..adversarial import ls_fake, ls_real
-from ..training_log import log_progress
+from ..common import checkpoint_path, load_checkpoint, log_progress, record_changes, save_checkpoint, write_config
+from .discriminator import Discriminator
 from .faces import FACES_DIR, TRAIN, VALIDATION, load_faces
-from .networks import Discriminator, Encoder, Generator, GeneratorConfig
 
 
 @dataclass
@@ -84,22 +83,19 @@ def train(run_dir: Path, cfg: TrainConfig) -> Path:
     train_faces, val_faces = _to_tensor(data["train"]), _to_tensor(data["val"])
     rng = np.random.default_rng(cfg.seed)
     step, elapsed = 0, 0.0
-    ckpt_path = run_dir / "checkpoint.pt"
-    if ckpt_path.exists():
-        # Our own checkpoint, written below: trusted, so full unpickling is fine here.
-        state = torch.load(ckpt_path, weights_only=False)
+    ckpt_path = checkpoint_path(run_dir)
+    state = load_checkpoint(ckpt_path)
+    if state is not None:
         for module, key in ((G, "G"), (E, "E"), (D, "D"), (opt_ge, "opt_ge"), (opt_d, "opt_d")):
             module.load_state_dict(state[key])
         rng.bit_generator.state = state["rng"]
         torch.set_rng_state(state["torch_rng"])
         step, elapsed = state["step"], state["elapsed"]
         print(f"resumed from step {step} ({elapsed / 60:.1f} min trained)", flush=True)
-        if state["config"] != asdict(cfg):
-            changed = {k: (state["config"].get(k), v) for k, v in asdict(cfg).items() if state["config"].get(k) != v}
+        changed = record_changes(run_dir, step, state["config"], asdict(cfg))
+        if changed:
             print(f"settings changed on resume (old, new): {changed}", flush=True)
-            with open(run_dir / "history.jsonl", "a") as h:
-                h.write(json.dumps({"step": step, "changed": changed}) + "\n")
-    (run_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
+    write_config(run_dir, cfg)
     log = open(run_dir / "log.jsonl", "a")
     pixels = 3 * 64 * 64
     window: dict[str, list] = {}
@@ -137,13 +133,11 @@ def train(run_dir: Path, cfg: TrainConfig) -> Path:
                 record["val"] = validate(G, E, val_faces)
             log_progress(log, record, t0, cfg.steps)
         if step % cfg.checkpoint_every == 0 or step == cfg.steps:
-            tmp = ckpt_path.with_suffix(".tmp")
-            torch.save({"G": G.state_dict(), "E": E.state_dict(), "D": D.state_dict(),
-                        "opt_ge": opt_ge.state_dict(), "opt_d": opt_d.state_dict(),
-                        "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
-                        "step": step, "elapsed": time.time() - t0, "config": asdict(cfg),
-                        "generator_config": gcfg.to_dict()}, tmp)
-            os.replace(tmp, ckpt_path)
+            save_checkpoint({"G": G.state_dict(), "E": E.state_dict(), "D": D.state_dict(),
+                             "opt_ge": opt_ge.state_dict(), "opt_d": opt_d.state_dict(),
+                             "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
+                             "step": step, "elapsed": time.time() - t0, "config": asdict(cfg),
+                             "generator_config": gcfg.to_dict()}, ckpt_path)
             if step % 1000 == 0:
                 torch.save({"G": G.state_dict(), "E": E.state_dict(), "step": step},
                            run_dir / f"snapshot-{step:06d}.pt")

@@ -18,8 +18,6 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from ..entropy.context import U_BUCKETS, V_BUCKETS
-
 
 class FactorizedPrior(nn.Module):
     def __init__(self, channels: int, filters: tuple[int, ...] = (3, 3, 3), init_scale: float = 10.0):
@@ -65,25 +63,6 @@ class FactorizedPrior(nn.Module):
     def cdf_at(self, points: torch.Tensor) -> torch.Tensor:
         """F_c evaluated at ``points`` (C, N) → (C, N); used by the table exporter."""
         return torch.sigmoid(self.logits_cumulative(points.unsqueeze(1))).squeeze(1)
-
-
-def context_indices(symbols: torch.Tensor) -> torch.Tensor:
-    """(B, C, H, W) integer latent → the coder-3 table index of every element (spec §6.3).
-
-    The batched torch twin of :func:`gzc.codec.entropy.context.context_indices`
-    (a test checks they agree): u from the lower channels' magnitudes at the same
-    position, v from the four neighbours in the channel; anchors ((i + j) even)
-    use u, the others 4 + 5u + v."""
-    a = symbols.abs()
-    c = torch.arange(a.shape[1], device=a.device).view(1, -1, 1, 1)
-    lower = a.cumsum(dim=1) - a
-    u = torch.where(c == 0, torch.zeros_like(lower), torch.clamp(lower * 2 // c.clamp_min(1), max=U_BUCKETS - 1))
-    p = F.pad(a, (1, 1, 1, 1))
-    v = torch.clamp(p[..., :-2, 1:-1] + p[..., 2:, 1:-1] + p[..., 1:-1, :-2] + p[..., 1:-1, 2:], max=V_BUCKETS - 1)
-    h, w = a.shape[2:]
-    rows, cols = torch.arange(h, device=a.device), torch.arange(w, device=a.device)
-    anchor = (rows.view(-1, 1) + cols.view(1, -1)) % 2 == 0
-    return torch.where(anchor, u, U_BUCKETS + V_BUCKETS * u + v)
 
 
 def expand_to_contexts(state: dict, contexts: int) -> dict:

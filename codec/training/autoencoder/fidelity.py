@@ -1,8 +1,8 @@
-"""Rate–distortion training of the variable-rate autoencoder, resumable.
+"""Rate–distortion (fidelity) training of the variable-rate autoencoder, resumable.
 
 Every ``checkpoint_every`` steps the full state (model, optimiser, sampler RNG,
-step) is written atomically to ``<run>/checkpoint.pt``; starting again with the
-same run folder resumes from it. Progress goes to stdout and to
+step) is written atomically to ``<run>/checkpoint.pt`` (:mod:`..common`); starting
+again with the same run folder resumes from it. Progress goes to stdout and to
 ``<run>/log.jsonl`` (one JSON object per logged step), which the manifest
 quotes. Training never runs in CI: it is started by ``gzc-train``.
 """
@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import pickle
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,9 +19,12 @@ import torch
 
 from safetensors.torch import load_file
 
-from ..entropy.context import CONTEXTS
+from ...autoencoder.model import BITS, LAMBDAS, ModelConfig
+from ...entropy.context import CONTEXTS
+from ..common import (checkpoint_path, learning_rate, load_checkpoint, pack_rng, save_checkpoint, unpack_rng,
+                      write_config)
 from .dataset import CropSampler, load_sources, validation_set
-from .model import BITS, LAMBDAS, AutoencoderModel, ModelConfig
+from .model import TrainableAutoencoder
 from .prior import expand_to_contexts
 
 
@@ -54,7 +55,7 @@ class TrainConfig:
     val_size: int = 160         # their side in pixels
 
 
-def load_init(model: AutoencoderModel, path: str) -> None:
+def load_init(model: TrainableAutoencoder, path: str) -> None:
     """Warm start from a shipped weights file: transforms, gains and prior (its integer
     tables are not model parameters and are skipped)."""
     state = {k: v for k, v in load_file(path).items() if not k.startswith("entropy_")}
@@ -64,16 +65,8 @@ def load_init(model: AutoencoderModel, path: str) -> None:
     model.load_state_dict(state)
 
 
-def learning_rate(cfg: TrainConfig, step: int) -> float:
-    """Linear warm-up, then cosine decay to ``lr_final``."""
-    if step < cfg.warmup:
-        return cfg.lr * (step + 1) / cfg.warmup
-    t = min(1.0, (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup))
-    return cfg.lr_final + 0.5 * (cfg.lr - cfg.lr_final) * (1 + math.cos(math.pi * t))
-
-
 @torch.no_grad()
-def validate(model: AutoencoderModel, images: torch.Tensor) -> dict:
+def validate(model: TrainableAutoencoder, images: torch.Tensor) -> dict:
     """PSNR and estimated bpp per setting, with hard rounding (monitoring only)."""
     model.eval()
     out = {}
@@ -91,18 +84,12 @@ def validate(model: AutoencoderModel, images: torch.Tensor) -> dict:
     return out
 
 
-def _atomic_save(obj, path: Path) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
 def train(run_dir: Path, cfg: TrainConfig) -> Path:
     run_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     cfg.lambdas = {int(b): float(v) for b, v in cfg.lambdas.items()}   # JSON round trips make keys strings
-    model = AutoencoderModel(ModelConfig(n=cfg.n, m=cfg.m, context=cfg.context))
+    model = TrainableAutoencoder(ModelConfig(n=cfg.n, m=cfg.m, context=cfg.context))
     if cfg.init:
         load_init(model, cfg.init)
     prior_params = list(model.prior.parameters())
@@ -115,18 +102,17 @@ def train(run_dir: Path, cfg: TrainConfig) -> Path:
     val_images = validation_set(cfg.val, cfg.val_count, cfg.val_size)
     bits_rng = np.random.default_rng(cfg.seed + 1)
     step, elapsed = 0, 0.0
-    ckpt_path = run_dir / "checkpoint.pt"
-    if ckpt_path.exists():
-        # Our own checkpoint, written by this function: trusted, so full unpickling is fine here.
-        state = torch.load(ckpt_path, weights_only=False)
+    ckpt_path = checkpoint_path(run_dir)
+    state = load_checkpoint(ckpt_path)
+    if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
-        sampler.rng = pickle.loads(state["sampler_rng"])
-        bits_rng = pickle.loads(state["bits_rng"])
+        sampler.rng = unpack_rng(state["sampler_rng"])
+        bits_rng = unpack_rng(state["bits_rng"])
         torch.set_rng_state(state["torch_rng"])
         step, elapsed = state["step"], state["elapsed"]
         print(f"resumed from step {step} ({elapsed / 60:.1f} min trained)", flush=True)
-    (run_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
+    write_config(run_dir, cfg)
     log = open(run_dir / "log.jsonl", "a")
     window: dict[int, list] = {b: [] for b in BITS}
     t0 = time.time() - elapsed
@@ -165,9 +151,9 @@ def train(run_dir: Path, cfg: TrainConfig) -> Path:
                   + ("  val " + " ".join(f"b{b}:{v['psnr']:.2f}/{v['bpp_estimate']:.3f}" for b, v in record["val"].items())
                      if "val" in record else ""), flush=True)
         if step % cfg.checkpoint_every == 0 or step == cfg.steps:
-            _atomic_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                          "sampler_rng": pickle.dumps(sampler.rng), "bits_rng": pickle.dumps(bits_rng),
-                          "torch_rng": torch.get_rng_state(), "step": step,
-                          "elapsed": time.time() - t0, "config": asdict(cfg)}, ckpt_path)
+            save_checkpoint({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                             "sampler_rng": pack_rng(sampler.rng), "bits_rng": pack_rng(bits_rng),
+                             "torch_rng": torch.get_rng_state(), "step": step,
+                             "elapsed": time.time() - t0, "config": asdict(cfg)}, ckpt_path)
     log.close()
     return ckpt_path

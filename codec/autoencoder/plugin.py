@@ -1,0 +1,5 @@
+"""The autoencoder's entry in the ``gzc.backends`` plugin group (see :mod:`gzc.codec.plugins`):
+models are weights files; :mod:`.backend` (torch) is imported only when one is loaded."""
+from ..registry import WeightsFilePlugin
+
+PLUGIN = WeightsFilePlugin("autoencoder", 1, "gzc.codec.autoencoder.backend:load")   # backend ID: spec §2.1

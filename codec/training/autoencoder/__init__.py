@@ -1,0 +1,1 @@
+"""Training of the learned-autoencoder backend (fidelity and generative models) and its export."""

@@ -1,0 +1,1 @@
+"""Training of the latent-search backend's face generator (VAE-GAN) and its export."""
