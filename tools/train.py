@@ -7,6 +7,11 @@
     gzc-train latent-search --run runs/faces --steps 6000          # face generator
     gzc-train export-latent-search --run runs/faces --name faces-vaegan-v1
 
+Every training command also runs data-parallel under torchrun, e.g. on 4 GPUs
+(``--batch`` stays the global batch; multi-node commands in docs/training.md)::
+
+    torchrun --standalone --nproc-per-node 4 -m gzc.tools.train -- generative --run runs/gen --device cuda
+
 Training resumes automatically from ``<run>/checkpoint.pt``; progress is printed
 and logged to ``<run>/log.jsonl``. Export writes ``weights/NAME.safetensors`` and
 ``weights/NAME.json`` (manifest with data, steps, wall time, validation metrics).
@@ -57,12 +62,13 @@ def train_autoencoder(
                                 "(default: 4=0.00045,5=0.0011,6=0.0027,7=0.0058,8=0.0125)"),
     lr_final: float = typer.Option(1e-5, help="final learning rate of the cosine decay"),
     warmup: int = typer.Option(200, help="learning-rate warm-up steps"),
+    device: str = typer.Option("cpu", help="torch device: cpu, or cuda (under torchrun: the local rank's GPU)"),
 ) -> None:
     """Train the variable-rate autoencoder (all --bits settings at once)."""
     from ..codec.training.autoencoder.fidelity import TrainConfig, train
     cfg = TrainConfig(steps=steps, batch=batch, crop=crop, lr=lr, lr_final=lr_final, warmup=warmup,
                       threads=threads, val=str(val), val_count=val_count, val_size=val_size, n=n, m=m,
-                      context=int(context), init=str(init) if init else "")
+                      context=int(context), init=str(init) if init else "", device=device)
     if lambdas:
         pairs = [item.split("=") for item in lambdas.split(",")]
         cfg.lambdas = {int(b): float(v) for b, v in pairs}
@@ -212,11 +218,12 @@ def train_latent_search(
                                     "information in z, sharper reconstructions"),
     threads: int = typer.Option(2, help="torch threads"),
     faces: Path = typer.Option(Path("../shared/data/faces/celeba"), help="CelebA aligned faces folder"),
+    device: str = typer.Option("cpu", help="torch device: cpu, or cuda (under torchrun: the local rank's GPU)"),
 ) -> None:
     """Train the 64x64 face generator (VAE-GAN) used by the latent-search backend."""
     from ..codec.training.latent_search.trainer import TrainConfig, train
     train(run, TrainConfig(steps=steps, batch=batch, z_dim=z_dim, width=width, threads=threads, faces=str(faces),
-                           kl_weight=kl_weight))
+                           kl_weight=kl_weight, device=device))
 
 
 @app.command("export-latent-search")

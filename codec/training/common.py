@@ -42,6 +42,12 @@ def load_checkpoint(path: Path) -> dict | None:
     return torch.load(path, weights_only=False, map_location="cpu")   # our own file: see the module doc
 
 
+def restore(state: dict, **objects) -> None:
+    """Load each ``name=module_or_optimizer`` from ``state[name]`` (its ``state_dict``)."""
+    for key, obj in objects.items():
+        obj.load_state_dict(state[key])
+
+
 def pack_rng(rng) -> bytes:
     """A numpy random generator as checkpoint bytes (:func:`unpack_rng` restores it)."""
     return pickle.dumps(rng)

@@ -79,16 +79,19 @@ class CropSampler:
         self.crop = crop
         self.rng = np.random.default_rng(seed)
 
-    def batch(self, size: int) -> torch.Tensor:
+    def batch(self, size: int, keep: slice = slice(None)) -> torch.Tensor:
+        """``size`` crops, of which only those in ``keep`` are cut and returned: a process of
+        a distributed run draws the whole global batch's positions (so the stream is the one a
+        single process draws) and cuts only its own share."""
         crops = []
-        for _ in range(size):
+        for i in range(size):
             im = self.images[self.rng.integers(len(self.images))]
             top = self.rng.integers(im.shape[1] - self.crop + 1)
             left = self.rng.integers(im.shape[2] - self.crop + 1)
-            c = im[:, top:top + self.crop, left:left + self.crop]
-            if self.rng.random() < 0.5:
-                c = c.flip(2)
-            crops.append(c)
+            flip = self.rng.random() < 0.5
+            if i in range(size)[keep]:
+                c = im[:, top:top + self.crop, left:left + self.crop]
+                crops.append(c.flip(2) if flip else c)
         return torch.stack(crops).float() / 255.0
 
 

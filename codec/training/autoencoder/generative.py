@@ -55,9 +55,10 @@ from safetensors.torch import load_file
 from ...entropy.context import CONTEXTS
 from ...losses import ms_ssim, ms_ssim5
 from ...registry import safetensors_metadata
+from .. import distributed
 from ..adversarial import MultiScaleDiscriminator, ls_fake, ls_real
 from ..common import (checkpoint_path, learning_rate, load_checkpoint, log_progress, pack_rng, record_changes,
-                      save_checkpoint, unpack_rng, write_config)
+                      restore, save_checkpoint, unpack_rng, write_config)
 from .dataset import CropSampler, list_images, load_scaled, validation_set
 from .generative_config import GenerativeConfig
 from .model import TrainableAutoencoder
@@ -229,10 +230,11 @@ def validate(model: TrainableAutoencoder, images: torch.Tensor, cfg: GenerativeC
 def train(run_dir: Path, cfg: GenerativeConfig) -> Path:
     if cfg.msssim_scales not in (3, 5) or (cfg.msssim_scales == 5 and cfg.crop < 176):
         raise ValueError("msssim_scales is 3, or 5 with crops of at least 176 pixels")
+    world, device = distributed.start(cfg.device)      # under torchrun: one of several processes
+    shard = world.shard(cfg.batch)
     run_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(cfg.threads)
-    torch.manual_seed(cfg.seed)
-    device = torch.device(cfg.device)
+    torch.manual_seed(cfg.seed)       # every rank: the noise is drawn for the global batch
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True   # training only: files are coded by the exported CPU model
         torch.backends.cudnn.allow_tf32 = True
@@ -240,6 +242,8 @@ def train(run_dir: Path, cfg: GenerativeConfig) -> Path:
     session_start = time.time()
     hardware = (f"one {torch.cuda.get_device_name(device)} GPU (TF32)" if device.type == "cuda"
                 else f"{cfg.threads} CPU threads (no GPU)")
+    if world.size > 1:
+        hardware = f"{world.size} processes, each {hardware}"
     model = TrainableAutoencoder(cfg.model_config()).to(device)
     D = MultiScaleDiscriminator(cfg.d_scales, cfg.d_width, cfg.c if cfg.conditional else 0).to(device)
     groups = {"pretrained": [], "new": [], "prior": []}
@@ -260,23 +264,20 @@ def train(run_dir: Path, cfg: GenerativeConfig) -> Path:
     rate_weights = {b: rate_weight(cfg, b) for b in cfg.bits}
     draw_probabilities(cfg.channel_weights, len(cfg.channels))   # draw_counts applies it per batch
     sampler = CropSampler(load_scaled(list_images([Path(d) for d in cfg.data])), cfg.crop, cfg.seed)
-    val_images = validation_set(Path(cfg.val)).to(device)
+    val_images = validation_set(Path(cfg.val)).to(device) if world.main else None
     rng = np.random.default_rng(cfg.seed + 1)
     step, elapsed = 0, 0.0
     ckpt_path = checkpoint_path(run_dir)
     state = load_checkpoint(ckpt_path)
     if state is not None:
-        model.load_state_dict(state["model"])
-        D.load_state_dict(state["discriminator"])
-        optimizer.load_state_dict(state["optimizer"])
-        d_optimizer.load_state_dict(state["d_optimizer"])
+        restore(state, model=model, discriminator=D, optimizer=optimizer, d_optimizer=d_optimizer)
         sampler.rng = unpack_rng(state["sampler_rng"])
         rng = unpack_rng(state["rng"])
         torch.set_rng_state(state["torch_rng"])
         if device.type == "cuda" and "cuda_rng" in state:
             torch.cuda.set_rng_state(state["cuda_rng"])
         step, elapsed = state["step"], state["elapsed"]
-        changed = record_changes(run_dir, step, state["config"], asdict(cfg), ADJUSTABLE)
+        changed = record_changes(run_dir, step, state["config"], asdict(cfg), ADJUSTABLE) if world.main else {}
         print(f"resumed from step {step} ({elapsed / 60:.1f} min trained); changed {changed}", flush=True)
     elif cfg.start_from.endswith(".safetensors"):
         # a shipped model (the float prior ships with it): its networks, a fresh discriminator
@@ -296,8 +297,11 @@ def train(run_dir: Path, cfg: GenerativeConfig) -> Path:
     else:
         copied = warm_start(model, Path(cfg.init), sampler.batch(64).to(device))
         print(f"warm start: {len(copied)} tensors from {cfg.init}", flush=True)
-    write_config(run_dir, cfg)
-    log = open(run_dir / "log.jsonl", "a")
+    world.broadcast_module(model)
+    world.broadcast_module(D)
+    if world.main:
+        write_config(run_dir, cfg)
+    log = open(run_dir / "log.jsonl", "a") if world.main else None
     window: list[dict] = []
     t0 = time.time() - elapsed
     latent_side = cfg.crop // 16
@@ -309,9 +313,9 @@ def train(run_dir: Path, cfg: GenerativeConfig) -> Path:
         adversarial = step >= cfg.gan_start and cfg.gan_weight > 0
         bits = int(rng.choice(cfg.bits, p=bits_p))
         counts, top = draw_counts(rng, cfg, cfg.batch, latent_side, latent_side)
-        coded = coded_mask(counts, cfg.c).to(device)
-        x = sampler.batch(cfg.batch).to(device)
-        x_hat, total_bits, y_hat = model.forward_with_latent(x, bits, coded)
+        coded = coded_mask(counts[shard], cfg.c).to(device)
+        x = sampler.batch(cfg.batch, shard).to(device)
+        x_hat, total_bits, y_hat = model.forward_with_latent(x, bits, coded, share=(cfg.batch, shard))
         mse = torch.mean((x_hat - x) ** 2)
         msssim = (ms_ssim5 if cfg.msssim_scales == 5 else ms_ssim)(x_hat.clamp(0, 1), x).mean()
         bpp = total_bits.mean() / (x.shape[2] * x.shape[3])
@@ -323,6 +327,7 @@ def train(run_dir: Path, cfg: GenerativeConfig) -> Path:
             loss = loss + cfg.gan_weight * g_adv
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        world.average_gradients(model.parameters())
         torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], cfg.clip_grad)
         optimizer.step()
         d_loss = torch.zeros((), device=device)
@@ -330,23 +335,30 @@ def train(run_dir: Path, cfg: GenerativeConfig) -> Path:
             d_loss = ls_real(D(x, code)) + ls_fake(D(x_hat.detach(), code))
             d_optimizer.zero_grad(set_to_none=True)
             d_loss.backward()
+            world.average_gradients(D.parameters())
             d_optimizer.step()
         step += 1
         if budget is not None and budget.measures(step):
             if device.type == "cuda":
                 torch.cuda.synchronize()
             estimate = budget.update(step)
+            if estimate is not None:      # rank 0's clock decides for every rank
+                estimate = (world.broadcast_int(estimate[0]), estimate[1])
             if estimate is not None and estimate[0] != cfg.steps:
                 cfg.steps = estimate[0]
-                write_config(run_dir, cfg)
+                if world.main:
+                    write_config(run_dir, cfg)
             if step == budget.first:   # the first plan is announced; later re-estimates only adjust it
                 print(json.dumps({"budget": {"minutes": cfg.minutes, "seconds_per_step": round(estimate[1], 4),
                                              "steps": cfg.steps}}), flush=True)
         window.append({"mse": mse.item(), "msssim": msssim.item(), "bpp": bpp.item(), "top": top,
                        "g_adv": g_adv.item(), "d": d_loss.item()})
         if step % cfg.log_every == 0 or step == cfg.steps:
-            mean = {k: float(np.mean([w[k] for w in window])) for k in ("mse", "msssim", "bpp", "g_adv", "d")}
+            mean = world.mean({k: float(np.mean([w[k] for w in window]))
+                               for k in ("mse", "msssim", "bpp", "g_adv", "d")})
             window = []
+            if not world.main:
+                continue
             record = {"step": step, "minutes": round((time.time() - t0) / 60, 2), "lr": lr,
                       "adversarial": adversarial,
                       "train": {"psnr": round(10 * math.log10(1 / max(mean["mse"], 1e-10)), 2),
@@ -355,12 +367,14 @@ def train(run_dir: Path, cfg: GenerativeConfig) -> Path:
             if step % cfg.validate_every == 0 or step == cfg.steps:
                 record["val"] = validate(model, val_images, cfg)
             log_progress(log, record, t0, cfg.steps)
-        if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+        if world.main and (step % cfg.checkpoint_every == 0 or step == cfg.steps):
             save_checkpoint({"model": model.state_dict(), "discriminator": D.state_dict(),
                              "optimizer": optimizer.state_dict(), "d_optimizer": d_optimizer.state_dict(),
                              "sampler_rng": pack_rng(sampler.rng), "rng": pack_rng(rng),
                              "torch_rng": torch.get_rng_state(), "step": step,
                              **({"cuda_rng": torch.cuda.get_rng_state()} if device.type == "cuda" else {}),
                              "elapsed": time.time() - t0, "config": asdict(cfg), "hardware": hardware}, ckpt_path)
-    log.close()
+    if log is not None:
+        log.close()
+    distributed.stop(world)
     return ckpt_path

@@ -28,8 +28,10 @@ import numpy as np
 import torch
 
 from ...latent_search.networks import Encoder, Generator, GeneratorConfig
+from .. import distributed
 from ..adversarial import ls_fake, ls_real
-from ..common import checkpoint_path, load_checkpoint, log_progress, record_changes, save_checkpoint, write_config
+from ..common import (checkpoint_path, load_checkpoint, log_progress, record_changes, restore, save_checkpoint,
+                      write_config)
 from .discriminator import Discriminator
 from .faces import FACES_DIR, TRAIN, VALIDATION, load_faces
 
@@ -49,6 +51,7 @@ class TrainConfig:
     log_every: int = 50
     checkpoint_every: int = 200
     validate_every: int = 500
+    device: str = "cpu"         # "cuda": under torchrun, each process takes the GPU of its local rank
 
 
 def _to_tensor(faces: np.ndarray) -> torch.Tensor:
@@ -69,70 +72,83 @@ def validate(G: Generator, E: Encoder, faces: torch.Tensor) -> dict:
 
 
 def train(run_dir: Path, cfg: TrainConfig) -> Path:
+    """Train (or resume) the run in ``run_dir``; under ``torchrun`` as one of several processes
+    that share each batch of ``cfg.batch`` faces (:mod:`..distributed`; batch norm then
+    normalises each process's share, not the whole batch)."""
+    world, device = distributed.start(cfg.device)
+    shard = world.shard(cfg.batch)
     run_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(cfg.threads)
-    torch.manual_seed(cfg.seed)
+    torch.manual_seed(cfg.seed)       # every rank: latent samples are drawn for the global batch
     gcfg = GeneratorConfig(z_dim=cfg.z_dim, width=cfg.width)
-    G, E, D = Generator(gcfg), Encoder(gcfg), Discriminator(cfg.width)
+    G, E, D = (net.to(device) for net in (Generator(gcfg), Encoder(gcfg), Discriminator(cfg.width)))
     opt_ge = torch.optim.Adam(list(G.parameters()) + list(E.parameters()), lr=cfg.lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
     cache = run_dir / "faces64.npz"
-    if not cache.exists():
+    if world.main and not cache.exists():
         np.savez(cache, train=load_faces(TRAIN, Path(cfg.faces)), val=load_faces(VALIDATION, Path(cfg.faces)))
+    world.barrier()
     data = np.load(cache)
-    train_faces, val_faces = _to_tensor(data["train"]), _to_tensor(data["val"])
+    train_faces, val_faces = _to_tensor(data["train"]), _to_tensor(data["val"]).to(device)
     rng = np.random.default_rng(cfg.seed)
     step, elapsed = 0, 0.0
     ckpt_path = checkpoint_path(run_dir)
     state = load_checkpoint(ckpt_path)
     if state is not None:
-        for module, key in ((G, "G"), (E, "E"), (D, "D"), (opt_ge, "opt_ge"), (opt_d, "opt_d")):
-            module.load_state_dict(state[key])
+        restore(state, G=G, E=E, D=D, opt_ge=opt_ge, opt_d=opt_d)
         rng.bit_generator.state = state["rng"]
         torch.set_rng_state(state["torch_rng"])
         step, elapsed = state["step"], state["elapsed"]
         print(f"resumed from step {step} ({elapsed / 60:.1f} min trained)", flush=True)
-        changed = record_changes(run_dir, step, state["config"], asdict(cfg))
+        changed = record_changes(run_dir, step, state["config"], asdict(cfg)) if world.main else {}
         if changed:
             print(f"settings changed on resume (old, new): {changed}", flush=True)
-    write_config(run_dir, cfg)
-    log = open(run_dir / "log.jsonl", "a")
+    for net in (G, E, D):
+        world.broadcast_module(net)
+    if world.main:
+        write_config(run_dir, cfg)
+    log = open(run_dir / "log.jsonl", "a") if world.main else None
     pixels = 3 * 64 * 64
     window: dict[str, list] = {}
     t0 = time.time() - elapsed
     while step < cfg.steps:
-        idx = rng.integers(0, len(train_faces), cfg.batch)
+        idx = rng.integers(0, len(train_faces), cfg.batch)[shard]
         x = train_faces[idx]
-        flip = torch.from_numpy(rng.random(cfg.batch) < 0.5)
-        x = torch.where(flip.view(-1, 1, 1, 1), x.flip(3), x)
-        # generator + encoder step
+        flip = torch.from_numpy(rng.random(cfg.batch) < 0.5)[shard]
+        x = torch.where(flip.view(-1, 1, 1, 1), x.flip(3), x).to(device)
+        # generator + encoder step (the samples drawn for the whole batch, on the CPU: one stream)
         mu, logvar = E(x)
-        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+        z = mu + torch.randn(cfg.batch, cfg.z_dim)[shard].to(device) * (0.5 * logvar).exp()
         x_rec = G(z)
-        x_gen = G(torch.randn(cfg.batch, cfg.z_dim))
+        x_gen = G(torch.randn(cfg.batch, cfg.z_dim)[shard].to(device))
         l1 = (x_rec - x).abs().mean()
         kl = 0.5 * (mu ** 2 + logvar.exp() - 1 - logvar).sum(dim=1).mean()
         adv = ls_real(D(x_rec)) + ls_real(D(x_gen))
         loss = l1 + cfg.kl_weight * kl / pixels + cfg.adv_weight * adv
         opt_ge.zero_grad(set_to_none=True)
         loss.backward()
+        world.average_gradients(list(G.parameters()) + list(E.parameters()))
         opt_ge.step()
         # discriminator step
         d_loss = ls_real(D(x)) + 0.5 * (ls_fake(D(x_rec.detach())) + ls_fake(D(x_gen.detach())))
         opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
+        world.average_gradients(D.parameters())
         opt_d.step()
         step += 1
         for k, v in (("l1", l1), ("kl", kl), ("adv", adv), ("d", d_loss)):
             window.setdefault(k, []).append(v.item())
         if step % cfg.log_every == 0 or step == cfg.steps:
-            record = {"step": step, "minutes": round((time.time() - t0) / 60, 2),
-                      "train": {k: round(float(np.mean(v)), 4) for k, v in window.items()}}
+            means = world.mean({k: float(np.mean(v)) for k, v in window.items()})
             window = {}
+            if not world.main:
+                continue
+            record = {"step": step, "minutes": round((time.time() - t0) / 60, 2),
+                      "train": {k: round(v, 4) for k, v in means.items()}}
             if step % cfg.validate_every == 0 or step == cfg.steps:
                 record["val"] = validate(G, E, val_faces)
             log_progress(log, record, t0, cfg.steps)
-        if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+        if world.main and (step % cfg.checkpoint_every == 0 or step == cfg.steps):
             save_checkpoint({"G": G.state_dict(), "E": E.state_dict(), "D": D.state_dict(),
                              "opt_ge": opt_ge.state_dict(), "opt_d": opt_d.state_dict(),
                              "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
@@ -141,5 +157,7 @@ def train(run_dir: Path, cfg: TrainConfig) -> Path:
             if step % 1000 == 0:
                 torch.save({"G": G.state_dict(), "E": E.state_dict(), "step": step},
                            run_dir / f"snapshot-{step:06d}.pt")
-    log.close()
+    if log is not None:
+        log.close()
+    distributed.stop(world)
     return ckpt_path
