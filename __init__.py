@@ -36,29 +36,40 @@ _register_pillow_plugin()
 
 
 def encode(image, bits: int | None = None, model: str | None = None, coder: str = "range",
-           backend: str | None = None, **options) -> bytes:
+           backend: str | None = None, metadata="all", exact: bool = False, **options) -> bytes:
     """Compress ``image`` (a PIL image, a path, or encoded image bytes) to .gzc bytes.
 
-    ``options`` are the model's own settings, as on the command line: for a
-    generative model ``channels=4``, ``roi=mask`` (a 2-D bool array, or a mask
-    image or its path: white = keep detail) and ``roi_background=0``; for every
-    autoencoder model ``effort=0…4`` (latent refinement: smaller, better files for
-    more encoding time); for the latent search ``loss=``, ``effort=``, ``ratio=``."""
+    Alpha is kept (losslessly), and so are the ICC profile, EXIF and XMP that
+    ``metadata`` names: ``"all"`` (default), ``"none"``, or ``"icc,exif"`` and the
+    like (as ``gzc-enc --metadata``); EXIF orientation is applied to the pixels and
+    reset to 1 in the EXIF kept. The colour under fully transparent pixels is
+    replaced by a smooth fill that costs fewer bits, unless ``exact``. ``options`` are the model's own settings, as on
+    the command line: for a generative model ``channels=4``, ``roi=mask`` (a 2-D
+    bool array, or a mask image or its path: white = keep detail) and
+    ``roi_background=0``; for every autoencoder model ``effort=0…4`` (latent
+    refinement: smaller, better files for more encoding time); for the latent
+    search ``loss=``, ``effort=``, ``ratio=``."""
+    import warnings
+
     from .codec.codec import encode_pixels
-    from .codec.imageio import load_image, load_mask
-    rgb, color = load_image(image)
+    from .codec.imageio import load_mask, load_picture
+    from .codec.metadata import parse_selection
+    keep = parse_selection(metadata)
+    picture = load_picture(image)
+    for message in picture.warnings:
+        warnings.warn(message, stacklevel=2)
     if options.get("roi") is not None and not hasattr(options["roi"], "ndim"):
         options["roi"] = load_mask(options["roi"])
-    return encode_pixels(rgb, color=color, model=model, bits=bits, coder=coder, backend=backend, options=options)
+    return encode_pixels(picture.rgb, color=picture.color, model=model, bits=bits, coder=coder, backend=backend,
+                         options=options, alpha=picture.alpha, metadata=picture.metadata.only(keep), exact=exact)
 
 
 def decode(data: bytes, max_pixels: int | None = None):
-    """Decompress .gzc bytes to a ``PIL.Image`` (mode ``RGB``, or ``L`` for grayscale files)."""
-    from PIL import Image
-
+    """Decompress .gzc bytes to a ``PIL.Image``: mode ``RGB`` or ``L`` (grayscale files),
+    ``RGBA`` or ``LA`` with alpha; ``info`` holds ``icc_profile``, ``exif`` and ``xmp``
+    when the file has them (pass them on to ``Image.save`` to keep them)."""
     from .codec.codec import DEFAULT_MAX_PIXELS, decode_bytes
-    decoded = decode_bytes(bytes(data), max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
-    return Image.fromarray(decoded.pixels)  # (H, W) → "L", (H, W, 3) → "RGB"
+    return decode_bytes(bytes(data), max_pixels=max_pixels or DEFAULT_MAX_PIXELS).image()
 
 
 def read_header(data: bytes):

@@ -5,6 +5,8 @@ integer latent, entropy-codes it, and wraps it in the container (and back).
 Everything that can be wrong with a file is checked here before any large
 allocation: the container fields, the pixel limit, the model, the bits, and
 that the latent shape is the one the model would produce for that image size.
+What the picture carries besides its colour (alpha, ICC profile, EXIF, XMP)
+goes into ancillary chunks here too, so every backend keeps it.
 """
 from __future__ import annotations
 
@@ -15,8 +17,10 @@ from typing import Any, Mapping
 import numpy as np
 
 from .. import formats
-from ..formats import CODER_NAMES, CODER_RANGE, CODER_RANGE_CONTEXT, COLOR_GRAY, COLOR_RGB, GzcFile
+from ..formats import (CHUNK_ALPH, CODER_NAMES, CODER_RANGE, CODER_RANGE_CONTEXT, COLOR_GRAY, COLOR_RGB, GzcFile,
+                       Metadata)
 from ..weights import WEIGHTS_DIR
+from .alpha import decode_alpha, encode_alpha, fill_transparent
 from .backend import Backend, CorruptPayloadError, UnsupportedSettingError
 from .entropy import context_coder, elias_gamma, range_coder
 from .imageio import DEFAULT_MAX_PIXELS  # the one limit for encoder and decoder
@@ -31,33 +35,50 @@ class LimitExceededError(ValueError):
 
 @dataclass(frozen=True)
 class Decoded:
-    pixels: np.ndarray   # (H, W, 3) uint8, or (H, W) for grayscale files
+    pixels: np.ndarray   # (H, W, 3) uint8, or (H, W) for grayscale files: the colour
     header: GzcFile
+    alpha: np.ndarray | None = None      # (H, W) uint8 from an aLPH chunk, else None (opaque)
+    metadata: Metadata = Metadata()      # ICC profile, EXIF, XMP from their chunks
 
     @property
     def mode(self) -> str:
-        return "L" if self.pixels.ndim == 2 else "RGB"
+        return ("L" if self.pixels.ndim == 2 else "RGB") + ("A" if self.alpha is not None else "")
+
+    def image(self):
+        """A PIL image (RGB, L, RGBA or LA) with the metadata in ``info``."""
+        from .imageio import to_image
+        return to_image(self.pixels, self.alpha, self.metadata)
 
 
 def encode_pixels(rgb: np.ndarray, *, color: int = COLOR_RGB, model: str | None = None,
                   bits: int | None = None, coder: str = "range", backend: str | None = None,
-                  options: Mapping[str, Any] | None = None, weights_dir: Path = WEIGHTS_DIR) -> bytes:
+                  options: Mapping[str, Any] | None = None, weights_dir: Path = WEIGHTS_DIR,
+                  alpha: np.ndarray | None = None, metadata: Metadata | None = None, exact: bool = False) -> bytes:
     """(H, W, 3) uint8 → .gzc bytes.
 
     ``model`` names the weights (default: the default model of ``backend``, or
     the default model overall); ``options`` are backend-specific settings such
     as the latent search's ``loss``, ``effort`` and ``ratio``; ``weights_dir``
-    is where models are looked up (default: the installed ``weights/``)."""
+    is where models are looked up (default: the installed ``weights/``).
+    ``alpha`` ((H, W) uint8) is coded losslessly unless every value is 255, and the
+    colour under fully transparent pixels is replaced by a cheap smooth fill unless
+    ``exact`` (codec/alpha.py); ``metadata`` (ICC profile, EXIF, XMP) is stored as given."""
     return encode_with(load_backend(find_model(model, weights_dir, backend=backend)), rgb, color=color, bits=bits,
-                       coder=coder, options=options)
+                       coder=coder, options=options, alpha=alpha, metadata=metadata, exact=exact)
 
 
 def encode_with(backend: Backend, rgb: np.ndarray, *, color: int = COLOR_RGB, bits: int | None = None,
-                coder: str = "range", options: Mapping[str, Any] | None = None) -> bytes:
+                coder: str = "range", options: Mapping[str, Any] | None = None,
+                alpha: np.ndarray | None = None, metadata: Metadata | None = None, exact: bool = False) -> bytes:
     """Like :func:`encode_pixels`, with an already loaded backend."""
     rgb = np.asarray(rgb)
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ValueError(f"expected an (H, W, 3) uint8 array, got {rgb.shape} {rgb.dtype}")
+    if alpha is not None and np.shape(alpha) != rgb.shape[:2]:
+        raise ValueError(f"alpha plane {np.shape(alpha)} does not match the image {rgb.shape[:2]}")
+    extra = ancillary_chunks(alpha, metadata)      # before the network runs: cheap, and checks the sizes
+    if alpha is not None and not exact:
+        rgb = fill_transparent(rgb, alpha)
     if coder not in CODERS:
         raise UnsupportedSettingError(f"unknown entropy coder {coder!r} (choose {', '.join(CODERS)})")
     backend, chunks = backend.configure(options or {})
@@ -69,7 +90,13 @@ def encode_with(backend: Backend, rgb: np.ndarray, *, color: int = COLOR_RGB, bi
     return formats.write(GzcFile(width=width, height=height, color=color, backend=backend.kind,
                                  model_id=backend.model_id, bits=bits, coder=CODERS[coder],
                                  latent_shape=tuple(int(d) for d in symbols.shape),
-                                 payload=encode_payload(symbols, backend, bits, coder), chunks=chunks))
+                                 payload=encode_payload(symbols, backend, bits, coder), chunks=chunks + extra))
+
+
+def ancillary_chunks(alpha: np.ndarray | None, metadata: Metadata | None) -> tuple:
+    """The aLPH chunk (none for an all-opaque plane) and the metadata chunks, in that order."""
+    chunk = encode_alpha(alpha)
+    return ((chunk,) if chunk else ()) + (metadata.to_chunks() if metadata else ())
 
 
 def resolve_coder(backend: Backend, bits: int, coder: str) -> str:
@@ -106,16 +133,21 @@ class TargetUnreachableError(ValueError):
 
 def encode_to_size(rgb: np.ndarray, max_bytes: int, *, color: int = COLOR_RGB, model: str | None = None,
                    coder: str = "range", backend: str | None = None,
-                   options: Mapping[str, Any] | None = None) -> bytes:
+                   options: Mapping[str, Any] | None = None, alpha: np.ndarray | None = None,
+                   metadata: Metadata | None = None, exact: bool = False) -> bytes:
     """Rate control (like ``cwebp -size``): the highest ``--bits`` whose file is ≤ ``max_bytes``.
 
     File size grows with bits, so settings are tried from the most bits down and
-    the first that fits is returned; sizes are those of the complete files.
+    the first that fits is returned; sizes are those of the complete files
+    (alpha and metadata included).
     """
     chosen = load_backend(find_model(model, backend=backend))
+    if alpha is not None and not exact:
+        rgb = fill_transparent(rgb, alpha)            # once, not once per setting
     smallest = None
     for bits in sorted(chosen.supported_bits, reverse=True):
-        data = encode_with(chosen, rgb, color=color, bits=bits, coder=coder, options=options)
+        data = encode_with(chosen, rgb, color=color, bits=bits, coder=coder, options=options, alpha=alpha,
+                           metadata=metadata, exact=True)
         if len(data) <= max_bytes:
             return data
         smallest = (len(data), bits)
@@ -162,11 +194,12 @@ def _latent(header: GzcFile, backend: Backend) -> tuple[Backend, np.ndarray]:
 
 
 def _decode(header: GzcFile, backend: Backend) -> Decoded:
+    metadata = Metadata.from_chunks(header.chunks)          # format checks first: they cost nothing
+    alpha_chunk = header.chunk(CHUNK_ALPH)
+    alpha = None if alpha_chunk is None else decode_alpha(alpha_chunk, header.width, header.height)
     backend, symbols = _latent(header, backend)
     rgb = backend.synthesise(symbols, header.bits, header.width, header.height)
-    if header.color == COLOR_GRAY:
-        return Decoded(_luma(rgb), header)
-    return Decoded(rgb, header)
+    return Decoded(_luma(rgb) if header.color == COLOR_GRAY else rgb, header, alpha, metadata)
 
 
 def _check_header_against(backend: Backend, header: GzcFile) -> None:

@@ -1,8 +1,10 @@
 """The .gzc container: reading and writing the bytes, nothing else (no torch here)."""
 from .container import (BACKEND_AUTOENCODER, BACKEND_LATENT_SEARCH, BACKEND_NAMES, CODER_ELIAS_GAMMA,
                         CODER_NAMES, CODER_RANGE, CODER_RANGE_CONTEXT, COLOR_GRAY, COLOR_NAMES, COLOR_RGB, MAGIC,
-                        CHUNK_GANZ, CHUNK_ROIM, KNOWN_CRITICAL_CHUNKS, MODEL_ID_BYTES, Chunk, GzcFile, read, read_header, write)
+                        CHUNK_ALPH, CHUNK_EXIF, CHUNK_GANZ, CHUNK_ICCP, CHUNK_ROIM, CHUNK_XMPP, KNOWN_CRITICAL_CHUNKS,
+                        MODEL_ID_BYTES, Chunk, GzcFile, read, read_header, write)
 from .chunks import GanzParameters, RoiMap
+from .metadata import Metadata
 from .errors import (BadMagicError, CrcMismatchError, GzcFormatError, MalformedFieldError, TruncatedError,
                      UnknownCriticalChunkError, UnsupportedVersionError)
 
@@ -18,12 +20,17 @@ __all__ = [
     "COLOR_NAMES",
     "COLOR_RGB",
     "MAGIC",
+    "CHUNK_ALPH",
+    "CHUNK_EXIF",
     "CHUNK_GANZ",
+    "CHUNK_ICCP",
     "CHUNK_ROIM",
+    "CHUNK_XMPP",
     "KNOWN_CRITICAL_CHUNKS",
     "MODEL_ID_BYTES",
     "GanzParameters",
     "RoiMap",
+    "Metadata",
     "Chunk",
     "GzcFile",
     "read",

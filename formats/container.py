@@ -16,7 +16,7 @@ from .varint import decode_varint, encode_varint
 
 MAGIC = b"\x89GZC"
 VERSION_MAJOR = 1
-VERSION_MINOR = 3
+VERSION_MINOR = 4
 MAX_SIDE = 1 << 24          # widths/heights above 16,777,216 are malformed
 MAX_LATENT_RANK = 4
 MAX_CHUNKS = 64
@@ -39,6 +39,15 @@ MODEL_ID_BYTES = 8
 CHUNK_GANZ = b"GANZ"    # latent search, GANZ variable ratio: projection seed and size (chunks.py)
 CHUNK_ROIM = b"ROIM"    # region-of-interest map: which latent cells are coded at full precision (chunks.py)
 KNOWN_CRITICAL_CHUNKS = frozenset({CHUNK_GANZ, CHUNK_ROIM})
+
+# Ancillary chunks (1.4): what the picture carries besides its colour (metadata.py)
+CHUNK_ICCP = b"iCCP"    # ICC colour profile
+CHUNK_EXIF = b"eXIf"    # EXIF (a TIFF structure, as in PNG)
+CHUNK_XMPP = b"xMPP"    # XMP packet
+CHUNK_ALPH = b"aLPH"    # alpha plane, lossless
+#: Largest chunk data a reader accepts per type, checked before the data is read: the
+#: limit on the decoded bytes plus the one method byte (spec §5.2).
+MAX_CHUNK_DATA = {CHUNK_ICCP: (4 << 20) + 1, CHUNK_EXIF: (1 << 20) + 1, CHUNK_XMPP: (1 << 20) + 1}
 
 
 @dataclass(frozen=True)
@@ -114,8 +123,19 @@ def _validate(f: GzcFile) -> None:
         raise MalformedFieldError(f"latent shape {f.latent_shape} invalid")
     if len(f.chunks) > MAX_CHUNKS:
         raise MalformedFieldError(f"more than {MAX_CHUNKS} chunks")
+    seen = set()
     for c in f.chunks:
         _check_chunk_type(c.type)
+        _check_chunk_length(c.type, len(c.data))
+        if c.type in seen:
+            raise MalformedFieldError(f"chunk {c.type.decode()} appears twice (chunk types are unique)")
+        seen.add(c.type)
+
+
+def _check_chunk_length(t: bytes, length: int) -> None:
+    if length > MAX_CHUNK_DATA.get(t, length):
+        raise MalformedFieldError(f"chunk {t.decode()} declares {length} bytes, above its limit of "
+                                  f"{MAX_CHUNK_DATA[t]}")
 
 
 class _Cursor:
@@ -183,6 +203,7 @@ def read(data: bytes, *, check_crc: bool = True,
         ctype = cur.take(4, "chunk type")
         _check_chunk_type(ctype)
         clen = cur.varint("chunk length")
+        _check_chunk_length(ctype, clen)         # before the data is read: a limit, not the file size
         chunks.append(Chunk(ctype, cur.take(clen, f"chunk {ctype.decode()}")))
     payload_len = cur.varint("payload length")
     payload = cur.take(payload_len, "payload")

@@ -31,7 +31,7 @@ def test_round_trip_preserves_every_field():
 
 def test_header_layout_matches_spec():
     data = formats.write(sample(payload=b"\xAA\xBB"))
-    assert data[:4] == b"\x89GZC" and data[4] == 0x13 and data[5] == formats.COLOR_RGB
+    assert data[:4] == b"\x89GZC" and data[4] == 0x14 and data[5] == formats.COLOR_RGB
     assert data[6:8] == b"\x80\x06" and data[8:10] == b"\x80\x04"  # 768, 512 as varints
     assert data[10] == 1 and data[11:19] == bytes(range(8)) and data[19] == 6 and data[20] == 1
     assert data[21] == 3 and data[22:26] == b"\xa0\x01\x20\x30"       # rank 3: 160, 32, 48
@@ -119,6 +119,39 @@ def test_unknown_ancillary_chunk_skipped_unknown_critical_refused():
     with pytest.raises(formats.UnknownCriticalChunkError, match="ZZZZ"):
         formats.read(data)
     assert formats.read(data, known_critical=frozenset({b"ZZZZ"})).chunk(b"ZZZZ").data == b""
+
+
+def _renamed(data: bytes, old: bytes, new: bytes) -> bytes:
+    """``data`` with its one chunk type ``old`` renamed ``new``, CRC redone (what a bad writer might make)."""
+    assert data.count(old) == 1
+    return with_crc(data[:-4].replace(old, new))
+
+
+@pytest.mark.parametrize("ctype", [b"xtra", b"ROIM", b"iCCP", b"aLPH"])
+def test_repeated_chunk_type_refused_by_reader_and_writer(ctype):
+    """Chunk types are unique (spec §5); 1.3 readers did not check it (bug, fixed in 1.4 for all types)."""
+    with pytest.raises(formats.MalformedFieldError, match="twice"):
+        formats.write(sample(chunks=(Chunk(ctype, b"\x00"), Chunk(ctype, b"\x00"))))
+    data = formats.write(sample(chunks=(Chunk(ctype, b"\x00"), Chunk(b"qqqq", b"\x00"))))
+    with pytest.raises(formats.MalformedFieldError, match="twice"):
+        formats.read(_renamed(data, b"qqqq", ctype), known_critical=frozenset({b"ROIM"}))
+
+
+@pytest.mark.parametrize("ctype,limit", [(formats.CHUNK_ICCP, 4 << 20), (formats.CHUNK_EXIF, 1 << 20),
+                                         (formats.CHUNK_XMPP, 1 << 20)])
+def test_metadata_chunk_length_checked_before_its_data(ctype, limit):
+    """A declared length above the limit (+1 method byte) is refused as soon as it is read: the
+    file here has none of the bytes it declares, so a reader that looked for them would say truncated."""
+    body = bytearray(formats.write(sample(payload=b"", chunks=(Chunk(ctype, b""),)))[:-4])
+    at = body.index(ctype) + 4
+    body[at:at + 1] = encode_varint(limit + 2)
+    with pytest.raises(formats.MalformedFieldError, match="limit"):
+        formats.read(with_crc(bytes(body)))
+    body[at:at + len(encode_varint(limit + 2))] = encode_varint(limit + 1)     # at the limit: now truncated
+    with pytest.raises(formats.TruncatedError):
+        formats.read(with_crc(bytes(body)))
+    with pytest.raises(formats.MalformedFieldError, match="limit"):
+        formats.write(sample(chunks=(Chunk(ctype, bytes(limit + 2)),)))
 
 
 @pytest.mark.parametrize("field,value", [("width", 0), ("height", 2**24 + 1), ("color", 7), ("bits", 0),

@@ -22,7 +22,8 @@ def test_rgb_passes_through(photo):
     assert color == COLOR_RGB and np.array_equal(rgb, photo)
 
 
-def test_rgba_alpha_is_dropped(photo):
+def test_load_image_gives_the_colour_of_rgba(photo):
+    """load_image is the colour only; load_picture adds the alpha plane (tests/test_metadata.py)."""
     rgba = Image.fromarray(photo).convert("RGBA")
     rgba.putalpha(7)
     rgb, color = load_image(_png(rgba))

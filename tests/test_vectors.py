@@ -67,6 +67,33 @@ def test_reference_context_decoder_agrees(vector):
     assert ours.ravel().tolist() == ref
 
 
+ANCILLARY_KEYS = {"alpha_sha256": "alpha", "icc_sha256": "icc_profile", "exif_sha256": "exif", "xmp_sha256": "xmp"}
+
+
+@pytest.mark.parametrize("vector", [v for v in INDEX["valid"] if ANCILLARY_KEYS.keys() & v.keys()],
+                         ids=lambda v: v["file"])
+def test_ancillary_chunks_decode_as_recorded(vector):
+    """Spec §11: the alpha plane and the metadata bytes of a 1.4 vector decode exactly."""
+    decoded = core.decode_bytes((VECTORS / vector["file"]).read_bytes())
+    for key, field in ANCILLARY_KEYS.items():
+        value = decoded.alpha if field == "alpha" else getattr(decoded.metadata, field)
+        if key not in vector:
+            assert value is None
+            continue
+        data = np.ascontiguousarray(value).tobytes() if field == "alpha" else value
+        assert hashlib.sha256(data).hexdigest() == vector[key]
+
+
+def test_vectors_cover_every_ancillary_chunk():
+    chunk_types = {c.type for v in INDEX["valid"] for c in formats.read((VECTORS / v["file"]).read_bytes()).chunks}
+    assert {formats.CHUNK_ALPH, formats.CHUNK_ICCP, formats.CHUNK_EXIF, formats.CHUNK_XMPP} <= chunk_types
+    bad = {v["file"] for v in INDEX["invalid"]}
+    for kind in ("alpha", "exif", "iccp", "xmp"):          # each has bad vectors: truncated, duplicated, oversized
+        assert any(f.startswith(f"bad/{kind}_") for f in bad), kind
+    assert {"bad/duplicate_chunk.gzc", "bad/alpha_duplicated.gzc", "bad/iccp_declared_oversized.gzc",
+            "bad/iccp_truncated.gzc", "bad/alpha_rows_missing.gzc"} <= bad
+
+
 def test_vectors_cover_every_coder():
     assert {v["coder"] for v in INDEX["valid"]} == set(formats.CODER_NAMES.values())
 

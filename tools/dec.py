@@ -1,4 +1,10 @@
-"""gzc-dec: decompress a .gzc file into an image (like djpeg/dwebp)."""
+"""gzc-dec: decompress a .gzc file into an image (like djpeg/dwebp).
+
+Alpha goes into the outputs that hold it (PNG, WebP, TIFF, TGA); JPEG, PPM and
+BMP get the colour without it, as dwebp and avifdec write such files. The ICC
+profile, EXIF and XMP go into PNG, JPEG, WebP and TIFF (codec/metadata.py says
+what each can hold). ``-v`` names whatever the output format could not keep.
+"""
 from __future__ import annotations
 
 import io
@@ -17,17 +23,23 @@ PROG = "gzc-dec"
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 EXTENSIONS = {".png": "PNG", ".ppm": "PPM", ".pgm": "PPM", ".pnm": "PPM", ".bmp": "BMP", ".tif": "TIFF",
               ".tiff": "TIFF", ".webp": "WEBP", ".jpg": "JPEG", ".jpeg": "JPEG", ".tga": "TGA"}
+ALPHA_FORMATS = {"PNG", "WEBP", "TIFF", "TGA"}   # Pillow writes (and reads back) alpha in these
 
 
 def decode_and_render(data: bytes, pil_format: str = "PNG", max_pixels=None):
-    """.gzc bytes → (encoded image bytes, the Decoded result)."""
-    from PIL import Image
-
+    """.gzc bytes → (encoded image bytes, the Decoded result, what the format could not hold)."""
     from ..codec.codec import DEFAULT_MAX_PIXELS, decode_bytes
+    from ..codec.metadata import save_options
     decoded = decode_bytes(data, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
+    image, dropped = decoded.image(), []
+    if decoded.alpha is not None and pil_format not in ALPHA_FORMATS:
+        image, dropped = image.convert(image.mode[:-1]), ["alpha"]      # drop it, as dwebp -ppm does
+    elif image.mode == "LA" and pil_format == "WEBP":
+        image = image.convert("RGBA")                                    # WebP has no gray + alpha
+    options, lost = save_options(decoded.metadata, pil_format)
     buf = io.BytesIO()
-    Image.fromarray(decoded.pixels).save(buf, format=pil_format)
-    return buf.getvalue(), decoded
+    image.save(buf, format=pil_format, **options)
+    return buf.getvalue(), decoded, dropped + lost
 
 
 def decode_to_image_bytes(data: bytes, pil_format: str = "PNG", max_pixels=None) -> bytes:
@@ -62,14 +74,16 @@ def decode(
         pil_format = _output_format(target, fmt)
         data = read_input(infile, "input file")
         t0 = time.perf_counter()
-        image_bytes, decoded = decode_and_render(data, pil_format, max_pixels)
+        image_bytes, decoded, dropped = decode_and_render(data, pil_format, max_pixels)
         elapsed = time.perf_counter() - t0
         with atomic_output(target) as f:
             f.write(image_bytes)
         if verbose:
             h = decoded.header
             print(f"{infile or '-'} -> {target or '-'}: {h.width}x{h.height} {decoded.mode}, "
-                  f"{len(data) * 8 / (h.width * h.height):.4f} bpp, decoded in {elapsed:.2f} s", file=sys.stderr)
+                  f"{len(data) * 8 / (h.width * h.height):.4f} bpp, decoded in {elapsed:.2f} s"
+                  + (f"; {pil_format} cannot hold: {', '.join(dropped)} (left out)" if dropped else ""),
+                  file=sys.stderr)
 
 
 def _output_format(target: str | None, fmt: str | None) -> str:

@@ -16,11 +16,17 @@ app = typer.Typer(add_completion=False, no_args_is_help=False, pretty_exceptions
 
 
 def encode_image_bytes(data: bytes, bits=None, model=None, coder="range", target_size=None, target_bpp=None,
-                       max_pixels=None, backend=None, options=None, roi=None) -> bytes:
-    """Image file bytes → .gzc bytes, with the command's options (also the batch workers' job)."""
+                       max_pixels=None, backend=None, options=None, roi=None, metadata="all", exact=False) -> bytes:
+    """Image file bytes → .gzc bytes, with the command's options (also the batch workers' job).
+    Alpha is always kept; ``metadata`` says which of ICC, EXIF and XMP (--metadata)."""
     from ..codec.codec import encode_pixels, encode_to_size
-    from ..codec.imageio import DEFAULT_MAX_PIXELS, ImageReadError, load_image, load_mask
-    rgb, color = load_image(data, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
+    from ..codec.imageio import DEFAULT_MAX_PIXELS, ImageReadError, load_mask, load_picture
+    from ..codec.metadata import parse_selection
+    picture = load_picture(data, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
+    for message in picture.warnings:
+        print(f"{PROG}: warning: {message}", file=sys.stderr)
+    rgb, color = picture.rgb, picture.color
+    kept = {"alpha": picture.alpha, "metadata": picture.metadata.only(parse_selection(metadata)), "exact": exact}
     if roi is not None:  # the mask file's bytes
         try:
             mask = load_mask(roi, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
@@ -32,8 +38,10 @@ def encode_image_bytes(data: bytes, bits=None, model=None, coder="range", target
         options = {**(options or {}), "roi": mask}
     if target_size is not None or target_bpp is not None:
         limit = target_size if target_size is not None else int(target_bpp * rgb.shape[0] * rgb.shape[1] / 8)
-        return encode_to_size(rgb, limit, color=color, model=model, coder=coder, backend=backend, options=options)
-    return encode_pixels(rgb, color=color, model=model, bits=bits, coder=coder, backend=backend, options=options)
+        return encode_to_size(rgb, limit, color=color, model=model, coder=coder, backend=backend, options=options,
+                              **kept)
+    return encode_pixels(rgb, color=color, model=model, bits=bits, coder=coder, backend=backend, options=options,
+                         **kept)
 
 
 @app.command(help="Compress INFILE (PNG, JPEG, PPM, … ; '-' or omitted = stdin) into OUTFILE "
@@ -46,7 +54,7 @@ def encode(
     output: Optional[str] = typer.Option(None, "-o", "--outfile", help="output file (alternative to OUTFILE)"),
     bits: Optional[int] = typer.Option(None, "--bits", "-b", help="latent precision in bits (quality knob; "
                                        "autoencoder: 4–8, default 6; generative models: 2–3, default 3; "
-                                       "latent-search: 2–8, default 6)"),
+                                       "latent-search: 2–8, default 6; overfit: 1–8, default 4)"),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="model name or model ID (see gzc-info --models)"),
     backend: Optional[str] = typer.Option(None, "--backend", help="autoencoder (default), latent-search "
                                           "(64x64 faces, GAN inversion) or any installed backend plugin; picks "
@@ -56,7 +64,8 @@ def encode(
     effort: Optional[int] = typer.Option(None, "--effort", help="encoding effort, 0 … 4. latent-search: restarts "
                                          "and steps of the search (default 2); autoencoder models: steps of "
                                          "latent refinement against the decoder, a smaller and better file for "
-                                         "more time (default 0 = none; 2 ≈ 25 s for 768x512 on 2 cores)"),
+                                         "more time (default 0 = none; 2 ≈ 25 s for 768x512 on 2 cores); overfit: "
+                                         "optimisation steps per image (default 1)"),
     ratio: Optional[float] = typer.Option(None, "--ratio", help="latent-search, GANZ mode: code a latent of "
                                           "64*64*3/RATIO values through a seeded random first layer"),
     channels: Optional[int] = typer.Option(None, "--channels", "-c", help="generative models: rate point = "
@@ -74,9 +83,16 @@ def encode(
                                                "most this many bits per pixel (instead of --bits)"),
     max_pixels: Optional[int] = typer.Option(None, "--max-pixels", help="refuse images larger than this "
                                              "(default 67108864 = 8192²)"),
+    metadata: Optional[str] = typer.Option(None, "--metadata", help="what to keep of the input's metadata: "
+                                           "all (default), none, or a comma list of icc, exif, xmp "
+                                           "(alpha is always kept)"),
+    strip: bool = typer.Option(False, "--strip", help="keep no metadata: the same as --metadata none"),
+    exact: bool = typer.Option(False, "--exact", help="keep the colour under fully transparent pixels (by "
+                               "default it is replaced by a smooth fill that costs fewer bits, as cwebp does)"),
     verbose: bool = typer.Option(False, "-v", "--verbose", help="print size, bpp, ratio and time on stderr"),
 ) -> None:
     with reported_errors(PROG):
+        metadata = _metadata_choice(metadata, strip)
         if sum(x is not None for x in (bits, target_size, target_bpp)) > 1:
             raise CliError("give only one of --bits, --target-size and --target-bpp", EXIT_USAGE)
         if (target_size is not None and target_size < 1) or (target_bpp is not None and not target_bpp > 0):
@@ -89,7 +105,8 @@ def encode(
         options = {"loss": loss, "effort": effort, "ratio": ratio, "channels": channels,
                    "roi_background": roi_background}
         work = partial(encode_image_bytes, bits=bits, model=model, coder=coder, target_size=target_size,
-                       target_bpp=target_bpp, max_pixels=max_pixels, backend=backend, options=options)
+                       target_bpp=target_bpp, max_pixels=max_pixels, backend=backend, options=options,
+                       metadata=metadata, exact=exact)
         if out_dir is not None:
             if roi is not None:
                 raise CliError("--roi describes one image: it cannot be used with --out-dir", EXIT_USAGE)
@@ -112,7 +129,29 @@ def encode(
             print(f"{infile or '-'} -> {target or '-'}: {h.width}x{h.height}, {len(encoded)} bytes, "
                   f"{len(encoded) * 8 / pixels:.4f} bpp, ratio {pixels * 3 / len(encoded):.1f}:1, "
                   f"bits {h.bits}, coder {formats.CODER_NAMES[h.coder]}, model {h.model_id.hex()}, "
-                  f"{elapsed:.2f} s", file=sys.stderr)
+                  f"{elapsed:.2f} s{_ancillary_note(h)}", file=sys.stderr)
+
+
+def _metadata_choice(metadata: str | None, strip: bool) -> str:
+    """--metadata / --strip → a checked --metadata value (a usage error names the bad word)."""
+    from ..codec.metadata import MetadataSelectionError, parse_selection
+    if strip and metadata not in (None, "none"):
+        raise CliError("--strip means --metadata none: give one of them", EXIT_USAGE)
+    metadata = "none" if strip else (metadata or "all")
+    try:
+        parse_selection(metadata)
+    except MetadataSelectionError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    return metadata
+
+
+def _ancillary_note(header) -> str:
+    """', kept: alpha 412 B, ICC 3144 B' for -v: what the file carries besides the colour."""
+    from .. import formats
+    names = {formats.CHUNK_ALPH: "alpha", formats.CHUNK_ICCP: "ICC", formats.CHUNK_EXIF: "EXIF",
+             formats.CHUNK_XMPP: "XMP"}
+    kept = [f"{names[c.type]} {len(c.data)} B" for c in header.chunks if c.type in names]
+    return f", kept: {', '.join(kept)}" if kept else ""
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ def info(
 ) -> None:
     with reported_errors(PROG):
         from .. import formats
+        from ..codec.metadata import describe
         from ..codec.plugins import backend_names
         from ..codec.registry import ModelError, available_models, find_by_id
 
@@ -58,6 +59,8 @@ def info(
             "coder": formats.CODER_NAMES.get(h.coder, str(h.coder)),
             "latent_shape": list(h.latent_shape),
             "chunks": [_describe_chunk(c, h) for c in h.chunks],
+            "alpha": h.chunk(formats.CHUNK_ALPH) is not None,
+            **describe(formats.Metadata.from_chunks(h.chunks)),
             "payload_bytes": len(h.payload),
             "header_bytes": len(data) - len(h.payload) - 4,
             "bpp": round(len(data) * 8 / pixels, 5),
@@ -68,6 +71,8 @@ def info(
             print(json.dumps(fields, indent=2))
         else:
             for k, v in fields.items():
+                if isinstance(v, dict):          # icc_profile, exif, xmp: "3144 bytes, description sRGB"
+                    v = ", ".join(f"{n} {x}" if n != "bytes" else f"{x} bytes" for n, x in v.items())
                 print(f"{k:13} {v}")
 
 
@@ -77,6 +82,8 @@ def _describe_chunk(chunk, header) -> dict:
     if chunk.type == formats.CHUNK_GANZ:
         ganz = formats.GanzParameters.from_chunk(chunk)
         out |= {"seed": f"0x{ganz.seed:016x}", "dims": ganz.dims}
+    elif chunk.type in (formats.CHUNK_ICCP, formats.CHUNK_EXIF, formats.CHUNK_XMPP) and chunk.data:
+        out["method"] = {0: "stored", 1: "zlib"}.get(chunk.data[0], str(chunk.data[0]))
     elif chunk.type == formats.CHUNK_ROIM and len(header.latent_shape) == 3:
         roi = formats.RoiMap.from_chunk(chunk, header.latent_shape[1], header.latent_shape[2])
         out |= {"background_channels": roi.background_channels,

@@ -2,6 +2,7 @@
 
     python spec/vectors/make_vectors.py                  # re-encode everything
     python spec/vectors/make_vectors.py --expectations   # keep the .gzc files, redo what they decode to
+    python spec/vectors/make_vectors.py --ancillary      # only the 1.4 vectors (alpha, ICC, EXIF, XMP)
 
 Valid files: small images coded with the default model at several settings,
 with the latent-search face model (plain and GANZ mode), and with the
@@ -11,6 +12,11 @@ every machine), the reference decoder's pixels as ``decoded/NAME.png`` with
 their SHA-256 (row-major, interleaved, uint8; another CPU may differ by ±1 in
 a few values, spec §7), and what it exercises. Invalid files in bad/ each
 carry the exception class a conformant reader must raise.
+
+The 1.4 vectors (ancillary chunks) are made from two existing vectors by
+adding chunks, so ``--ancillary`` redoes them without re-encoding (or
+touching) any other vector; they also record the SHA-256 of the decoded
+alpha plane and metadata bytes.
 """
 from __future__ import annotations
 
@@ -28,6 +34,8 @@ from PIL import Image
 from gzc import formats
 from gzc.codec.codec import decode_bytes, decode_latent, encode_pixels
 from gzc.codec.registry import find_model
+from gzc.formats.container import MAX_CHUNK_DATA
+from gzc.formats.varint import encode_varint
 
 HERE = Path(__file__).resolve().parent
 GENERATIVE_MODEL = "ae-generative-v1"
@@ -189,6 +197,9 @@ def main() -> None:
             gen, coder=formats.CODER_RANGE_CONTEXT)), "CorruptPayloadError"),
         "unknown_coder.gzc": (formats.write(dataclasses.replace(base, coder=9)), "CorruptPayloadError"),
     }
+    ancillary_valid, ancillary_bad = ancillary_vectors({v["file"]: v for v in vectors})
+    vectors += ancillary_valid
+    bad.update(ancillary_bad)
     for fname, (blob, _) in bad.items():
         (HERE / "bad" / fname).write_bytes(blob)
     (HERE / "vectors.json").write_text(json.dumps({
@@ -196,5 +207,166 @@ def main() -> None:
     print(f"wrote {len(vectors)} valid and {len(bad)} invalid vectors for model {model.name}")
 
 
+# ------------------------------------------------------- version 1.4: ancillary chunks (spec §5.2, §5.3)
+
+ANCILLARY_BASES = ("rgb_48x32_b6_range.gzc", "gray_16x16_b5_range.gzc")   # colour as in these vectors
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def vector_icc_profile() -> bytes:
+    """Little CMS's sRGB profile, its creation date and profile ID zeroed so that it is the same every run."""
+    from PIL import ImageCms
+    profile = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    profile[24:36] = bytes(12)
+    profile[84:100] = bytes(16)
+    return bytes(profile)
+
+
+def vector_exif() -> bytes:
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110], exif[0x0132], exif[0x0112] = "gzc", "vector camera", "2024:05:06 07:08:09", 1
+    return exif.tobytes()[len(b"Exif\x00\x00"):]
+
+
+VECTOR_XMP = (b'<?xpacket begin="\xef\xbb\xbf" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
+              b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" '
+              b'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:tiff="http://ns.adobe.com/tiff/1.0/" '
+              b'tiff:Orientation="1"><dc:rights>CC0, a gzc test vector</dc:rights></rdf:Description></rdf:RDF>'
+              b'</x:xmpmeta><?xpacket end="w"?>')
+
+
+def vector_alpha(height: int, width: int) -> np.ndarray:
+    """An anti-aliased disc on a transparent ground, with a soft horizontal ramp at the bottom."""
+    y, x = np.mgrid[0:height, 0:width].astype(np.float64)
+    disc = np.clip((min(height, width) / 2.5 - np.hypot(x - width / 2, y - height / 2.5)) * 64 + 128, 0, 255)
+    ramp = np.where(y >= height * 3 // 4, 255 * x / max(width - 1, 1), 0)
+    return np.round(np.maximum(disc, ramp)).astype(np.uint8)
+
+
+def alpha_rows(alpha: np.ndarray, filters=None) -> bytes:
+    """The aLPH rows (filter byte + filtered row), row r with filter ``filters[r]`` (default r mod 5)."""
+    from gzc.codec.alpha import _filter_all
+    filtered = _filter_all(alpha)
+    kinds = np.arange(alpha.shape[0]) % 5 if filters is None else np.asarray(filters)
+    return np.concatenate([kinds.astype(np.uint8)[:, None], filtered[kinds, np.arange(alpha.shape[0])]], 1).tobytes()
+
+
+def with_crc(body: bytes) -> bytes:
+    return body + zlib.crc32(body).to_bytes(4, "big")
+
+
+def with_chunks(base: formats.GzcFile, *chunks: formats.Chunk) -> bytes:
+    return formats.write(dataclasses.replace(base, chunks=tuple(chunks)))
+
+
+def renamed_chunk(data: bytes, old: bytes, new: bytes) -> bytes:
+    """A file with chunk type ``old`` renamed ``new`` (the writer refuses some results, e.g. duplicates)."""
+    body = data[:-4]
+    assert body.count(old) == 1
+    return with_crc(body.replace(old, new))
+
+
+def declared_oversized(base_data: bytes, ctype: bytes) -> bytes:
+    """``base_data`` (no chunks) with one chunk declaring one byte more than its limit and holding none:
+    a reader must refuse it when it reads the length, before looking for the data."""
+    base = formats.read(base_data)
+    header_end = len(base_data) - 4 - len(base.payload) - len(encode_varint(len(base.payload))) - 1
+    assert base_data[header_end] == 0 and not base.chunks                       # the chunk count
+    body = (base_data[:header_end] + b"\x01" + ctype + encode_varint(MAX_CHUNK_DATA[ctype] + 1)
+            + base_data[header_end + 1:-4])
+    return with_crc(body)
+
+
+def ancillary_vectors(index_by_file: dict) -> tuple[list[dict], dict]:
+    """Valid 1.4 vectors made from existing ones by adding ancillary chunks, and bad ones.
+    Returns (valid index entries, {bad file name: (bytes, error class name)})."""
+    from gzc.formats.metadata import LIMITS
+    rgb_entry, gray_entry = (index_by_file[name] for name in ANCILLARY_BASES)
+    rgb, gray = (formats.read((HERE / name).read_bytes()) for name in ANCILLARY_BASES)
+    icc, exif = vector_icc_profile(), vector_exif()
+    iccp = formats.Chunk(formats.CHUNK_ICCP, b"\x01" + zlib.compress(icc, 9))
+    exif_chunk = formats.Chunk(formats.CHUNK_EXIF, b"\x00" + exif)
+    xmpp = formats.Chunk(formats.CHUNK_XMPP, b"\x01" + zlib.compress(VECTOR_XMP, 9))
+    alpha = vector_alpha(rgb.height, rgb.width)
+    rows = alpha_rows(alpha)
+    alph = formats.Chunk(formats.CHUNK_ALPH, b"\x00" + zlib.compress(rows, 9))
+    gray_alpha = vector_alpha(gray.height, gray.width)[::-1].copy()
+    gray_alph = formats.Chunk(formats.CHUNK_ALPH, b"\x00" + zlib.compress(alpha_rows(gray_alpha, [0] * gray.height), 9))
+
+    valid = []
+    for name, base_entry, data, recorded, what in [
+        ("rgb_48x32_b6_metadata", rgb_entry, with_chunks(rgb, iccp, exif_chunk, xmpp),
+         {"icc_sha256": _sha(icc), "exif_sha256": _sha(exif), "xmp_sha256": _sha(VECTOR_XMP)},
+         "iCCP (method 1, zlib; an sRGB profile), eXIf (method 0, stored) and xMPP (method 1): "
+         "same pixels as rgb_48x32_b6_range"),
+        ("rgb_48x32_b6_alpha", rgb_entry, with_chunks(rgb, alph), {"alpha_sha256": _sha(alpha.tobytes())},
+         "aLPH: an RGBA picture, row r with PNG filter r mod 5 (all five filters); colour as rgb_48x32_b6_range"),
+        ("gray_16x16_b5_alpha", gray_entry, with_chunks(gray, gray_alph), {"alpha_sha256": _sha(gray_alpha.tobytes())},
+         "aLPH on a grayscale file: grayscale + alpha (LA), filter None; colour as gray_16x16_b5_range"),
+    ]:
+        (HERE / f"{name}.gzc").write_bytes(data)
+        entry = {k: v for k, v in base_entry.items() if k != "exercises"}
+        entry.update(file=f"{name}.gzc", bytes=len(data), **expectations(f"{name}.gzc", data), **recorded,
+                     exercises=what)
+        valid.append(entry)
+
+    def bad_alpha(rows_: bytes, method: int = 0, cut: int = 0) -> bytes:
+        stream = zlib.compress(rows_, 9)
+        return with_chunks(rgb, formats.Chunk(formats.CHUNK_ALPH, bytes([method]) + stream[:len(stream) - cut]))
+
+    def bomb(ctype: bytes, start: bytes = b"") -> bytes:
+        item = start + bytes(LIMITS[ctype] + 1 - len(start))
+        return with_chunks(rgb, formats.Chunk(ctype, b"\x01" + zlib.compress(item, 9)))
+
+    row = rgb.width + 1
+    bad_filter = bytearray(rows)
+    bad_filter[3 * row] = 5
+    plain = (HERE / ANCILLARY_BASES[0]).read_bytes()
+    bad = {
+        "duplicate_chunk.gzc": (renamed_chunk(with_chunks(rgb, formats.Chunk(b"xtra", b"1"),
+                                                          formats.Chunk(b"xtrb", b"2")), b"xtrb", b"xtra"),
+                                "MalformedFieldError"),
+        "exif_duplicated.gzc": (renamed_chunk(with_chunks(rgb, exif_chunk, formats.Chunk(b"eXIg", exif_chunk.data)),
+                                              b"eXIg", b"eXIf"), "MalformedFieldError"),
+        "alpha_duplicated.gzc": (renamed_chunk(with_chunks(rgb, alph, formats.Chunk(b"aLPI", alph.data)),
+                                               b"aLPI", b"aLPH"), "MalformedFieldError"),
+        "iccp_declared_oversized.gzc": (declared_oversized(plain, formats.CHUNK_ICCP), "MalformedFieldError"),
+        "xmp_declared_oversized.gzc": (declared_oversized(plain, formats.CHUNK_XMPP), "MalformedFieldError"),
+        "iccp_inflates_past_limit.gzc": (bomb(formats.CHUNK_ICCP), "MalformedFieldError"),
+        "exif_inflates_past_limit.gzc": (bomb(formats.CHUNK_EXIF, b"MM\x00*"), "MalformedFieldError"),
+        "iccp_truncated.gzc": (with_chunks(rgb, formats.Chunk(formats.CHUNK_ICCP, iccp.data[:-6])), "TruncatedError"),
+        "exif_empty.gzc": (with_chunks(rgb, formats.Chunk(formats.CHUNK_EXIF, b"")), "TruncatedError"),
+        "exif_not_tiff.gzc": (with_chunks(rgb, formats.Chunk(formats.CHUNK_EXIF, b"\x00Exif\x00\x00" + exif)),
+                              "MalformedFieldError"),
+        "xmp_unknown_method.gzc": (with_chunks(rgb, formats.Chunk(formats.CHUNK_XMPP, b"\x02" + VECTOR_XMP)),
+                                   "MalformedFieldError"),
+        "xmp_data_after_stream.gzc": (with_chunks(rgb, formats.Chunk(formats.CHUNK_XMPP, xmpp.data + b"\x00")),
+                                      "MalformedFieldError"),
+        "alpha_rows_missing.gzc": (bad_alpha(rows[:-row]), "TruncatedError"),
+        "alpha_rows_too_many.gzc": (bad_alpha(rows + rows[:row]), "MalformedFieldError"),
+        "alpha_stream_truncated.gzc": (bad_alpha(rows, cut=5), "TruncatedError"),
+        "alpha_bad_filter.gzc": (bad_alpha(bytes(bad_filter)), "MalformedFieldError"),
+        "alpha_unknown_method.gzc": (bad_alpha(rows, method=1), "MalformedFieldError"),
+    }
+    return valid, bad
+
+
+def write_ancillary_only() -> None:
+    """Add (or redo) the 1.4 ancillary vectors in vectors.json, leaving every other vector as it is."""
+    index = json.loads((HERE / "vectors.json").read_text())
+    valid, bad = ancillary_vectors({v["file"]: v for v in index["valid"]})
+    for fname, (blob, _) in bad.items():
+        (HERE / "bad" / fname).write_bytes(blob)
+    new_files = {v["file"] for v in valid}
+    index["valid"] = [v for v in index["valid"] if v["file"] not in new_files] + valid
+    index["invalid"] = ([v for v in index["invalid"] if v["file"] not in {f"bad/{k}" for k in bad}]
+                        + [{"file": f"bad/{k}", "error": v[1]} for k, v in bad.items()])
+    (HERE / "vectors.json").write_text(json.dumps(index, indent=2) + "\n")
+    print(f"wrote {len(valid)} valid and {len(bad)} invalid ancillary-chunk vectors")
+
+
 if __name__ == "__main__":
-    refresh_expectations() if sys.argv[1:] == ["--expectations"] else main()
+    {"--expectations": refresh_expectations, "--ancillary": write_ancillary_only}.get(" ".join(sys.argv[1:]), main)()
