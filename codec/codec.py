@@ -190,7 +190,7 @@ def _latent(header: GzcFile, backend: Backend) -> tuple[Backend, np.ndarray]:
     """The backend as the file configures it, and the file's checked, decoded latent."""
     backend = backend.for_file(header)
     _check_header_against(backend, header)
-    return backend, _decode_payload(header, backend)
+    return backend, decode_payload(header, backend)
 
 
 def _decode(header: GzcFile, backend: Backend) -> Decoded:
@@ -215,7 +215,10 @@ def _check_header_against(backend: Backend, header: GzcFile) -> None:
         raise CorruptPayloadError(f"unknown entropy coder {header.coder}")
 
 
-def _decode_payload(header: GzcFile, backend: Backend) -> np.ndarray:
+def decode_payload(header: GzcFile, backend: Backend) -> np.ndarray:
+    """The file's entropy-decoded latent under ``backend`` (as the file configures it: see
+    :meth:`Backend.for_file`), its values checked against the ``bits`` range; the twin of
+    :func:`encode_payload`. Raises :class:`CorruptPayloadError` for an undecodable payload."""
     shape = tuple(header.latent_shape)
     coded = backend.coded_elements(shape)
     try:

@@ -145,6 +145,3 @@ def to_rgb_array(im: Image.Image) -> tuple[np.ndarray, int]:
         raise ImageReadError(f"unsupported image mode {im.mode}")
     return np.asarray(im.convert("RGB")), COLOR_RGB
 
-
-def save_image(pixels: np.ndarray, fp, format: str | None = None) -> None:
-    Image.fromarray(pixels).save(fp, format=format)

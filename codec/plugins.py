@@ -80,11 +80,14 @@ def installed_plugins() -> tuple[BackendPlugin, ...]:
 
 
 def _check(plugin, entry_name: str, seen: dict[int, BackendPlugin]) -> str | None:
-    if not isinstance(plugin, BackendPlugin):
-        return "is not a gzc.codec.plugins.BackendPlugin"
+    # checked by its parts, not isinstance: the same plugin class imported under two module
+    # names (an embedding application's path set-up) must still count
+    if not all(hasattr(plugin, part) for part in ("name", "backend_id", "models", "load")):
+        return "lacks name, backend_id, models() or load() (see gzc.codec.plugins.BackendPlugin)"
     if plugin.name != entry_name:
         return f"is named {plugin.name!r}, not as its entry point"
-    if not isinstance(plugin.backend_id, int) or not 1 <= plugin.backend_id <= 254:
+    if not isinstance(plugin.backend_id, int) or not (plugin.backend_id in SPEC_IDS
+                                                      or plugin.backend_id in EXPERIMENTAL_IDS):
         return f"has backend ID {plugin.backend_id!r}, outside 1…254"
     if plugin.backend_id in seen:
         return f"claims backend ID {plugin.backend_id}, which {seen[plugin.backend_id].name!r} has"

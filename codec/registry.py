@@ -65,6 +65,8 @@ def manifest_models(weights_dir: Path, backend: str) -> list[ModelInfo]:
 
 def read_verified(info: ModelInfo) -> bytes:
     """The weights file's bytes, after checking them against the manifest's SHA-256."""
+    if info.weights_path is None:
+        raise ModelError(f"model {info.name} has no weights file")
     try:
         data = info.weights_path.read_bytes()
     except OSError as exc:

@@ -1,5 +1,5 @@
 """The .gzc container: reading and writing the bytes, nothing else (no torch here)."""
-from .container import (BACKEND_AUTOENCODER, BACKEND_LATENT_SEARCH, BACKEND_NAMES, CODER_ELIAS_GAMMA,
+from .container import (CODER_ELIAS_GAMMA,
                         CODER_NAMES, CODER_RANGE, CODER_RANGE_CONTEXT, COLOR_GRAY, COLOR_NAMES, COLOR_RGB, MAGIC,
                         CHUNK_ALPH, CHUNK_EXIF, CHUNK_GANZ, CHUNK_ICCP, CHUNK_ROIM, CHUNK_XMPP, KNOWN_CRITICAL_CHUNKS,
                         MODEL_ID_BYTES, Chunk, GzcFile, read, read_header, write)
@@ -9,9 +9,6 @@ from .errors import (BadMagicError, CrcMismatchError, GzcFormatError, MalformedF
                      UnknownCriticalChunkError, UnsupportedVersionError)
 
 __all__ = [
-    "BACKEND_AUTOENCODER",
-    "BACKEND_LATENT_SEARCH",
-    "BACKEND_NAMES",
     "CODER_ELIAS_GAMMA",
     "CODER_NAMES",
     "CODER_RANGE",

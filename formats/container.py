@@ -25,10 +25,6 @@ COLOR_GRAY = 0   # decoded as 8-bit grayscale (coded as three equal channels)
 COLOR_RGB = 1    # decoded as 8-bit RGB
 COLOR_NAMES = {COLOR_GRAY: "grayscale", COLOR_RGB: "RGB"}
 
-BACKEND_AUTOENCODER = 1
-BACKEND_LATENT_SEARCH = 2
-BACKEND_NAMES = {BACKEND_AUTOENCODER: "autoencoder", BACKEND_LATENT_SEARCH: "latent-search"}
-
 CODER_RANGE = 1         # range coder with per-channel integer frequency tables
 CODER_ELIAS_GAMMA = 2   # signed (zig-zag) Elias-gamma code, no model
 CODER_RANGE_CONTEXT = 3 # range coder, tables chosen per element by a checkerboard + channel context
@@ -74,10 +70,6 @@ class GzcFile:
     payload: bytes
     chunks: tuple[Chunk, ...] = field(default=())
     version: tuple[int, int] = (VERSION_MAJOR, VERSION_MINOR)
-
-    @property
-    def model_id_hex(self) -> str:
-        return self.model_id.hex()
 
     def chunk(self, type_: bytes) -> Chunk | None:
         return next((c for c in self.chunks if c.type == type_), None)

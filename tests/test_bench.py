@@ -51,11 +51,13 @@ def test_jpeg_bpp_is_file_size(quick_run):
 def test_summary_and_report_are_consistent(quick_run):
     _, out, model = quick_run
     summary = json.loads((out / "summary.json").read_text())["codecs"]
+    report = (out / "report.md").read_text()
     for codec, points in summary.items():
-        bpps = [p["bpp"] for p in points]
-        assert bpps == sorted(bpps) and all(b > 0 for b in bpps)
+        by_setting = [p["bpp"] for p in sorted(points, key=lambda p: p["param"])]
+        assert by_setting == sorted(by_setting) and by_setting[0] > 0     # a higher setting, a larger file
         for p in points:
             assert 10 < p["psnr"] < 60 and 0 < p["ssim"] <= 1 and 0 < p["msssim"] <= 1
+            assert f"| {p['param']} | {p['bpp']:.3f} | {p['psnr']:.2f} |" in report   # the report shows it
     gzc = summary[f"gzc:{model}"]
     assert gzc[0]["psnr"] < gzc[-1]["psnr"]          # more bits, better quality
     speed = json.loads((out / "speed.json").read_text())

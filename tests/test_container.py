@@ -13,7 +13,7 @@ from gzc.formats.varint import decode_varint, encode_varint
 
 
 def sample(**overrides) -> GzcFile:
-    fields = dict(width=768, height=512, color=formats.COLOR_RGB, backend=formats.BACKEND_AUTOENCODER,
+    fields = dict(width=768, height=512, color=formats.COLOR_RGB, backend=1,
                   model_id=bytes(range(8)), bits=6, coder=formats.CODER_RANGE, latent_shape=(160, 32, 48),
                   payload=bytes(range(256)) * 3)
     fields.update(overrides)

@@ -133,7 +133,7 @@ def test_context_model_trains_exports_and_codes_with_coder_3(tmp_path, photo):
     data = core.encode_pixels(photo, model="ctx-test", bits=3, options={"channels": 8}, weights_dir=weights)
     header = formats.read(data)
     assert header.coder == formats.CODER_RANGE_CONTEXT and header.version >= (1, 3)   # coder 3 came in 1.3
-    symbols = core._decode_payload(header, backend.for_file(header))
+    symbols = core.decode_payload(header, backend.for_file(header))
     assert np.array_equal(symbols, backend.for_file(header).analyse(photo, 3))
     tables = backend.context_tables(3)
     assert load_reference_decoder().decode_latent_context(header.payload, header.latent_shape,

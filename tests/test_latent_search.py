@@ -15,6 +15,7 @@ import torch
 from gzc import formats
 from gzc.codec.backend import CorruptPayloadError, UnsupportedSettingError
 from gzc.codec.codec import decode_bytes, encode_pixels
+from gzc.codec.latent_search.plugin import PLUGIN as LATENT_SEARCH
 from gzc.codec.latent_search import projection
 from gzc.codec.latent_search.backend import BITS, LatentSearchBackend
 from gzc.codec.training.latent_search.export import gaussian_table, pack
@@ -213,7 +214,7 @@ def test_round_trip_plain_mode(tiny_weights, face64):
         data = encode_pixels(face64, backend="latent-search", bits=6, coder=coder,
                              options={"effort": 1, "loss": "ssim"}, weights_dir=tiny_weights)
         h = formats.read(data)
-        assert h.backend == formats.BACKEND_LATENT_SEARCH and h.bits == 6 and h.latent_shape == (TINY.z_dim, 1, 1)
+        assert h.backend == LATENT_SEARCH.backend_id and h.bits == 6 and h.latent_shape == (TINY.z_dim, 1, 1)
         assert h.chunks == ()
         out = decode_bytes(data, weights_dir=tiny_weights).pixels
         assert out.shape == (64, 64, 3) and out.dtype == np.uint8

@@ -9,6 +9,7 @@ from PIL import Image
 
 from gzc import formats
 from gzc.codec.codec import decode_bytes, encode_pixels
+from gzc.codec.latent_search.plugin import PLUGIN as LATENT_SEARCH
 from gzc.codec.training.latent_search.faces import TEST, face_path, load_face
 from gzc.codec.registry import available_models, load_backend
 
@@ -45,7 +46,7 @@ def test_held_out_face_beats_jpeg_quality_1(held_out_face):
 
     data = encode_pixels(held_out_face, backend="latent-search", bits=6, options={"effort": 1})
     h = formats.read(data)
-    assert h.backend == formats.BACKEND_LATENT_SEARCH and h.latent_shape[1:] == (1, 1)
+    assert h.backend == LATENT_SEARCH.backend_id and h.latent_shape[1:] == (1, 1)
     ours = decode_bytes(data).pixels
     buf = io.BytesIO()
     Image.fromarray(held_out_face).save(buf, format="JPEG", quality=1, optimize=True)

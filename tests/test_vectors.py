@@ -44,7 +44,7 @@ def test_reference_range_decoder_agrees(vector):
     backend = registry.load_backend(registry.find_by_id(header.model_id))
     tables = backend.entropy_tables(header.bits)
     backend = backend.for_file(header)
-    ours = core._decode_payload(header, backend)
+    ours = core.decode_payload(header, backend)
     mask = backend.coded_elements(tuple(header.latent_shape))
     ref = load_reference_decoder().decode_latent(header.payload, header.latent_shape,
                                                  [t.tolist() for t in tables.tables], tables.offset,
@@ -59,7 +59,7 @@ def test_reference_context_decoder_agrees(vector):
     assert header.coder == formats.CODER_RANGE_CONTEXT
     backend = registry.load_backend(registry.find_by_id(header.model_id)).for_file(header)
     tables = backend.context_tables(header.bits)
-    ours = core._decode_payload(header, backend)
+    ours = core.decode_payload(header, backend)
     mask = backend.coded_elements(tuple(header.latent_shape))
     ref = load_reference_decoder().decode_latent_context(
         header.payload, header.latent_shape, tables.tables.tolist(), tables.offset,

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 
-from .report import _fmt, is_generative
+from .report import fmt, is_generative
 
 MAX_BPP = 0.2
 
@@ -107,10 +107,10 @@ def markdown(comparison: dict, labels: dict) -> str:
             cells = []
             for r in refs:
                 v = row["refs"][r]
-                at = (f"{_fmt(v['msssim_at_our_bpp'], '.3f')} / {_fmt(v['psnr_at_our_bpp'])}"
+                at = (f"{fmt(v['msssim_at_our_bpp'], '.3f')} / {fmt(v['psnr_at_our_bpp'])}"
                       if v["msssim_at_our_bpp"] is not None else "–")
                 cells.append(f"{_need(v['bpp_for_equal_msssim'], v['how_msssim'], row['bpp'])} · {at}")
-            lines.append(_row([row["param"], f"{row['bpp']:.3f}", _fmt(row["psnr"]), _fmt(row["msssim"], ".4f")]
+            lines.append(_row([row["param"], f"{row['bpp']:.3f}", fmt(row["psnr"]), fmt(row["msssim"], ".4f")]
                               + cells))
         lines.append("")
         if any(row.get("detail") is not None for row in rows):
@@ -120,8 +120,8 @@ def markdown(comparison: dict, labels: dict) -> str:
                       _row(["setting", "bpp", "ours"] + [labels.get(r, r) for r in refs]),
                       "|---|---|---|" + "---|" * len(refs)]
             for row in rows:
-                lines.append(_row([row["param"], f"{row['bpp']:.3f}", _fmt(row.get("detail"), ".2f")]
-                                  + [_fmt(row["refs"][r].get("detail_at_our_bpp"), ".2f") for r in refs]))
+                lines.append(_row([row["param"], f"{row['bpp']:.3f}", fmt(row.get("detail"), ".2f")]
+                                  + [fmt(row["refs"][r].get("detail_at_our_bpp"), ".2f") for r in refs]))
             lines.append("")
     if len(comparison) > 1:
         lines += side_by_side(comparison, labels)
@@ -146,8 +146,8 @@ def side_by_side(comparison: dict, labels: dict) -> list[str]:
         cells = []
         for c in codecs:
             row = by[c].get(p)
-            cells.append("–" if row is None else f"{row['bpp']:.3f} · {_fmt(row['psnr'])} · "
-                         f"{_fmt(row['msssim'], '.4f')} · {_fmt(row.get('detail'), '.2f')}")
+            cells.append("–" if row is None else f"{row['bpp']:.3f} · {fmt(row['psnr'])} · "
+                         f"{fmt(row['msssim'], '.4f')} · {fmt(row.get('detail'), '.2f')}")
         lines.append(_row([p] + cells))
     return lines + [""]
 

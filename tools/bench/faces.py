@@ -74,10 +74,10 @@ def quantile_variant(backend):
 def recode(data: bytes, backend, coder: str) -> bytes:
     """The same latent in a file with the other entropy coder."""
     from ... import formats
-    from ...codec.codec import CODERS, _decode_payload, encode_payload
+    from ...codec.codec import CODERS, decode_payload, encode_payload
     h = formats.read(data)
     configured = backend.from_chunks(h.chunks)
-    symbols = _decode_payload(h, configured)
+    symbols = decode_payload(h, configured)
     return formats.write(dataclasses.replace(h, coder=CODERS[coder],
                                              payload=encode_payload(symbols, configured, h.bits, coder)))
 

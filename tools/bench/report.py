@@ -116,7 +116,7 @@ def write_csv(records: list[dict], path) -> None:
                         for k in CSV_FIELDS})
 
 
-def _fmt(v, spec=".2f"):
+def fmt(v, spec=".2f"):
     return "–" if v is None else format(v, spec)
 
 
@@ -125,14 +125,14 @@ def markdown(summary: dict, matched: dict, bd: dict, labels: dict, speed: list |
              "| codec | setting | bpp | PSNR dB | MS-SSIM | SSIM | ratio |", "|---|---|---|---|---|---|---|"]
     for codec, points in summary.items():
         for p in points:
-            lines.append(f"| {labels.get(codec, codec)} | {p['param']} | {p['bpp']:.3f} | {_fmt(p['psnr'])} | "
-                         f"{_fmt(p['msssim'], '.4f')} | {_fmt(p['ssim'], '.4f')} | {p['ratio']:.0f}:1 |")
+            lines.append(f"| {labels.get(codec, codec)} | {p['param']} | {p['bpp']:.3f} | {fmt(p['psnr'])} | "
+                         f"{fmt(p['msssim'], '.4f')} | {fmt(p['ssim'], '.4f')} | {p['ratio']:.0f}:1 |")
     lines += ["", "### Matched rate (per image, the encoding closest to the target)", "",
               "| codec | " + " | ".join(f"≈{t} bpp: bpp / PSNR / MS-SSIM" for t in TARGETS) + " |",
               "|---|" + "---|" * len(TARGETS)]
     for codec, row in matched.items():
-        cells = [f"{_fmt(row[str(t)]['bpp'], '.3f')} / {_fmt(row[str(t)]['psnr'])} / "
-                 f"{_fmt(row[str(t)]['msssim'], '.3f')}" for t in TARGETS]
+        cells = [f"{fmt(row[str(t)]['bpp'], '.3f')} / {fmt(row[str(t)]['psnr'])} / "
+                 f"{fmt(row[str(t)]['msssim'], '.3f')}" for t in TARGETS]
         lines.append(f"| {labels.get(codec, codec)} | " + " | ".join(cells) + " |")
     if bd:
         lines += ["", "### BD-rate of gzc vs each codec (negative = gzc needs fewer bits)", "",
@@ -140,7 +140,7 @@ def markdown(summary: dict, matched: dict, bd: dict, labels: dict, speed: list |
         for test, refs in bd.items():
             for ref, v in refs.items():
                 lines.append(f"| {labels.get(test, test)} | {labels.get(ref, ref)} | "
-                             f"{_fmt(v['psnr'], '+.1f')}% | {_fmt(v['msssim_db'], '+.1f')}% |")
+                             f"{fmt(v['psnr'], '+.1f')}% | {fmt(v['msssim_db'], '+.1f')}% |")
     if speed:
         lines += ["", "### Speed and memory (one process per codec, median of repeats)", "",
                   "| codec | setting | image | encode s | decode s | decode MPix/s | peak RSS MB (whole process) "
@@ -162,23 +162,23 @@ def paper_tables(summary: dict, labels: dict) -> str:
         if codec.startswith("gzc:") and not is_generative(points):
             for p in sorted(points, key=lambda q: -q["param"]):
                 if p["param"] in (8, 6, 4):
-                    lines.append(f"| {labels.get(codec, codec)}, {p['param']} bits | {_fmt(p['ssim'], '.3f')} | "
-                                 f"{_fmt(p['psnr'])} | {p['ratio']:.0f}× |")
+                    lines.append(f"| {labels.get(codec, codec)}, {p['param']} bits | {fmt(p['ssim'], '.3f')} | "
+                                 f"{fmt(p['psnr'])} | {p['ratio']:.0f}× |")
     for p in summary.get("jpeg", []):
         if p["param"] == 1:
-            lines.append(f"| JPEG quality 1 | {_fmt(p['ssim'], '.3f')} | {_fmt(p['psnr'])} | {p['ratio']:.0f}× |")
+            lines.append(f"| JPEG quality 1 | {fmt(p['ssim'], '.3f')} | {fmt(p['psnr'])} | {p['ratio']:.0f}× |")
     lines += ["", "### Layout of \"GAN Reversal\" (BPP, PSNR, MSE, SSIM)", "",
               "| method | BPP | PSNR dB | MSE | SSIM |", "|---|---|---|---|---|"]
     for p in summary.get("jpeg", []):
         if p["param"] in (10, 1):
-            lines.append(f"| JPEG {p['param']}% | {p['bpp']:.3f} | {_fmt(p['psnr'])} | {_fmt(p['mse'], '.1f')} | "
-                         f"{_fmt(p['ssim'], '.3f')} |")
+            lines.append(f"| JPEG {p['param']}% | {p['bpp']:.3f} | {fmt(p['psnr'])} | {fmt(p['mse'], '.1f')} | "
+                         f"{fmt(p['ssim'], '.3f')} |")
     for codec, points in summary.items():
         if codec.startswith("gzc:"):
             unit = "" if is_generative(points) else " bits"
             for p in points:
-                lines.append(f"| {labels.get(codec, codec)}, {p['param']}{unit} | {p['bpp']:.3f} | {_fmt(p['psnr'])} | "
-                             f"{_fmt(p['mse'], '.1f')} | {_fmt(p['ssim'], '.3f')} |")
+                lines.append(f"| {labels.get(codec, codec)}, {p['param']}{unit} | {p['bpp']:.3f} | {fmt(p['psnr'])} | "
+                             f"{fmt(p['mse'], '.1f')} | {fmt(p['ssim'], '.3f')} |")
     return "\n".join(lines) + "\n"
 
 
@@ -226,7 +226,7 @@ def readme_block(summary: dict, matched: dict, bd: dict, labels: dict, speed: li
                   f"| {'setting (cCbB = --channels C --bits B)' if is_generative(summary[c]) else '--bits'} "
                   "| bpp | PSNR dB | MS-SSIM | ratio |", "|---|---|---|---|---|"]
         for p in summary[c]:
-            lines.append(f"| {p['param']} | {p['bpp']:.3f} | {_fmt(p['psnr'])} | {_fmt(p['msssim'], '.4f')} | "
+            lines.append(f"| {p['param']} | {p['bpp']:.3f} | {fmt(p['psnr'])} | {fmt(p['msssim'], '.4f')} | "
                          f"{p['ratio']:.0f}:1 |")
         lines.append("")
     lines += ["Matched rate: for each image the encoding closest to the target bpp, then means "
@@ -235,7 +235,7 @@ def readme_block(summary: dict, matched: dict, bd: dict, labels: dict, speed: li
     for c in gzc + classical:
         row = matched[c]
         lines.append(f"| {labels.get(c, c)} | " + " | ".join(
-            f"{_fmt(row[str(t)]['psnr'])} / {_fmt(row[str(t)]['msssim'], '.3f')} ({row[str(t)]['bpp']:.3f})"
+            f"{fmt(row[str(t)]['psnr'])} / {fmt(row[str(t)]['msssim'], '.3f')} ({row[str(t)]['bpp']:.3f})"
             for t in TARGETS) + " |")
     if bd:
         lines += ["", "BD-rate of gzc against each codec over the overlapping quality range "
@@ -243,8 +243,8 @@ def readme_block(summary: dict, matched: dict, bd: dict, labels: dict, speed: li
                   "| gzc model | vs | on PSNR | on MS-SSIM (dB) |", "|---|---|---|---|"]
         for test, refs in bd.items():
             for ref, v in refs.items():
-                lines.append(f"| {labels.get(test, test)} | {labels.get(ref, ref)} | {_fmt(v['psnr'], '+.1f')}% | "
-                             f"{_fmt(v['msssim_db'], '+.1f')}% |")
+                lines.append(f"| {labels.get(test, test)} | {labels.get(ref, ref)} | {fmt(v['psnr'], '+.1f')}% | "
+                             f"{fmt(v['msssim_db'], '+.1f')}% |")
     if speed:
         lines += ["", "Speed and memory, one process per codec on this 2-core machine (median of repeats; "
                   "model already loaded; peak RSS of the whole Python process):", "",
