@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
 import subprocess
 import sys
 
@@ -255,3 +256,21 @@ def test_partial_sweep_keeps_other_settings(quick_run, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "gzc.tools.bench.cli", "--images", str(images), "--out", str(out),
                            "--codecs", "jpeg", "--params", "7", "--no-speed"], capture_output=True, text=True)
     assert proc.returncode != 0 and "none is a setting of jpeg" in proc.stderr
+
+
+def test_report_writes_the_readme_summary_and_the_docs_pages(quick_run, tmp_path):
+    """gzc-bench --readme regenerates the README's short block and the results page beside it,
+    each with links relative to its own folder; text outside the markers is kept."""
+    from gzc.tools.bench.cli import build_report
+    _, out, model = quick_run
+    (tmp_path / "docs").mkdir()
+    readme, page = tmp_path / "README.md", tmp_path / "docs" / "results.md"
+    readme.write_text("intro\n<!-- bench-summary:start -->\nSTALE-TEXT\n<!-- bench-summary:end -->\noutro\n")
+    page.write_text("# Results\n<!-- bench:start -->\nSTALE-TEXT\n<!-- bench:end -->\n")
+    build_report(out, [], readme)
+    text, full = readme.read_text(), page.read_text()
+    assert text.startswith("intro\n") and text.endswith("outro\n") and "STALE-TEXT" not in text + full
+    link = os.path.relpath(out, tmp_path)
+    assert f"![PSNR vs bpp]({link}/rd_psnr.png)" in text and "(docs/results.md)" in text
+    assert f"![PSNR vs bpp]({os.path.relpath(out, tmp_path / 'docs')}/rd_psnr.png)" in full
+    assert f"gzc {model}" in text and f"gzc {model}" in full    # the same codecs on both pages

@@ -123,8 +123,9 @@ def bench(
     repeats: int = typer.Option(3, help="timing repeats (median) for the speed probe"),
     threads: int = typer.Option(2, help="torch threads for gzc (stated in the report)"),
     fresh: bool = typer.Option(False, help="delete earlier records in OUT first"),
-    readme: Optional[Path] = typer.Option(None, help="rewrite the results block of this README "
-                                          "(between <!-- bench:start --> and <!-- bench:end -->)"),
+    readme: Optional[Path] = typer.Option(None, help="rewrite the generated results blocks of this README "
+                                          "(<!-- bench-summary:start --> … end) and of docs/results.md and "
+                                          "docs/extreme-rates.md beside it (bench, extreme)"),
     report_only: bool = typer.Option(False, "--report-only", help="only rebuild the report from OUT's records"),
     speed_only: bool = typer.Option(False, "--speed-only", help="only (re)measure speed and memory, then report"),
     manifests: bool = typer.Option(False, "--manifests", help="record each shipped model's mean results "
@@ -216,19 +217,43 @@ def build_report(out: Path, speed_rows: list, readme: Path | None = None, manife
         extreme.plot(summary, labels, out)
     if manifests:
         _record_in_manifests(summary, meta, out)
+    refined = report.refinement(records)
+    if refined:
+        (out / "refinement.json").write_text(json.dumps(_clean(refined), indent=1))
     if readme is not None:
-        text = readme.read_text()
-        start, end = "<!-- bench:start -->", "<!-- bench:end -->"
-        if start not in text or end not in text:
-            raise typer.BadParameter(f"{readme} has no {start} … {end} block")
-        text = _replace_block(text, start, end, report.readme_block(summary, matched, bd, labels, speed_rows,
-                                                                    meta, out))
-        start, end = "<!-- extreme:start -->", "<!-- extreme:end -->"
-        if extreme_md is not None and start in text and end in text:
-            text = _replace_block(text, start, end, extreme.readme_block(comparison, labels, out))
-        readme.write_text(text)
+        docs = readme.parent / "docs"
+
+        def blocks(page: Path) -> dict:
+            """Generated blocks by marker name, their links relative to ``page``."""
+            link = os.path.relpath(out.resolve(), page.parent.resolve())
+            made = {"bench-summary": lambda: report.summary_block(
+                        summary, matched, labels, meta, link,
+                        os.path.relpath((docs / "results.md").resolve(), page.parent.resolve())),
+                    "bench": lambda: report.readme_block(summary, matched, bd, labels, speed_rows, meta, link,
+                                                         refined)}
+            if extreme_md is not None:
+                made["extreme"] = lambda: extreme.readme_block(comparison, labels, link)
+            return made
+
+        _refresh_page(readme, blocks(readme), required="bench-summary")
+        for page in (docs / "results.md", docs / "extreme-rates.md"):
+            if page.exists():
+                _refresh_page(page, blocks(page))
     print(f"wrote {out}/report.md, summary.json, matched.json, bdrate.json, speed.json, records.csv and plots",
           file=sys.stderr)
+
+
+def _refresh_page(page: Path, blocks: dict, required: str | None = None) -> None:
+    """Rewrite every ``<!-- NAME:start -->`` … ``<!-- NAME:end -->`` block of ``page`` whose
+    NAME is in ``blocks`` (a function making its text); ``required`` must be present."""
+    text = page.read_text()
+    if required and f"<!-- {required}:start -->" not in text:
+        raise typer.BadParameter(f"{page} has no <!-- {required}:start --> … <!-- {required}:end --> block")
+    for name, make in blocks.items():
+        start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+        if start in text and end in text:
+            text = _replace_block(text, start, end, make())
+    page.write_text(text)
 
 
 def _replace_block(text: str, start: str, end: str, block: str) -> str:

@@ -212,8 +212,72 @@ def plot(summary: dict, labels: dict, path_prefix, max_bpp: float = 1.0) -> list
     return paths
 
 
-def readme_block(summary: dict, matched: dict, bd: dict, labels: dict, speed: list, meta: list, out) -> str:
-    """The README's results section: generated, so no figure is ever typed by hand."""
+def matched_table(matched: dict, labels: dict, codecs: list[str]) -> list[str]:
+    """Markdown lines: per codec and target bpp, PSNR / MS-SSIM (mean bpp reached)."""
+    lines = ["| codec | " + " | ".join(f"≈{t} bpp" for t in TARGETS) + " |", "|---|" + "---|" * len(TARGETS)]
+    for c in codecs:
+        row = matched[c]
+        lines.append(f"| {labels.get(c, c)} | " + " | ".join(
+            f"{fmt(row[str(t)]['psnr'])} / {fmt(row[str(t)]['msssim'], '.3f')} ({row[str(t)]['bpp']:.3f})"
+            for t in TARGETS) + " |")
+    return lines
+
+
+def refinement(records: list[dict]) -> dict:
+    """For each refining codec ``gzc:MODEL@eN`` and setting: its files against the same images'
+    files of ``gzc:MODEL`` (size ratio, and MS-SSIM and PSNR differences, per image)."""
+    by = {(r["codec"], r["param"], r["image"]): r for r in records}
+    out = defaultdict(dict)
+    for (codec, param, image), r in sorted(by.items(), key=lambda kv: str(kv[0])):
+        base = by.get((codec.split("@")[0], param, image)) if "@" in codec else None
+        if base is not None:
+            out[codec].setdefault(str(param), []).append(
+                (r["bytes"] / base["bytes"], r["msssim"] - base["msssim"], r["psnr"] - base["psnr"]))
+    return {codec: {param: {"images": len(v), "size_ratio_mean": float(np.mean([x[0] for x in v])),
+                            "size_ratio_min": min(x[0] for x in v), "size_ratio_max": max(x[0] for x in v),
+                            "larger_files": sum(x[0] > 1 for x in v),
+                            "msssim_gain_mean": float(np.mean([x[1] for x in v])), "msssim_gain_min": min(x[1] for x in v),
+                            "psnr_gain_mean": float(np.mean([x[2] for x in v])), "psnr_gain_min": min(x[2] for x in v)}
+                    for param, v in params.items()} for codec, params in out.items()}
+
+
+def refinement_lines(refined: dict, labels: dict) -> list[str]:
+    if not refined:
+        return []
+    lines = ["", "### Latent refinement", "",
+             "Each `--effort` file against the same image's file without refinement, same model and setting "
+             "(size: refined bytes / unrefined bytes; gains: refined minus unrefined):", "",
+             "| codec | setting | images | size ratio mean (min–max) | files larger | MS-SSIM gain mean (min) "
+             "| PSNR gain dB mean (min) |", "|---|---|---|---|---|---|---|"]
+    for codec, params in refined.items():
+        for param, v in params.items():
+            lines.append(f"| {labels.get(codec, codec)} | {param} | {v['images']} | {v['size_ratio_mean']:.3f} "
+                         f"({v['size_ratio_min']:.3f}–{v['size_ratio_max']:.3f}) | {v['larger_files']} | "
+                         f"{v['msssim_gain_mean']:+.4f} ({v['msssim_gain_min']:+.4f}) | "
+                         f"{v['psnr_gain_mean']:+.2f} ({v['psnr_gain_min']:+.2f}) |")
+    return lines
+
+
+def summary_block(summary: dict, matched: dict, labels: dict, meta: list, out, pages: str) -> str:
+    """The README's short results: one table (matched rates, every codec) and the plots;
+    ``pages`` is the link to the full results page."""
+    gzc = [c for c in summary if c.startswith("gzc:")]
+    classical = [c for c in summary if not c.startswith("gzc:")]
+    images = {m["images"] for m in meta}
+    lines = [f"Measured with `gzc-bench` on {', '.join(sorted(images))}: for each image the file closest "
+             "to the target bpp, then means of PSNR dB / MS-SSIM (the mean bpp reached in brackets); every "
+             "bpp is a real file's size × 8 / pixels, header included. All settings, BD-rates, speed and "
+             f"memory: [{pages}]({pages}).", ""]
+    lines += matched_table(matched, labels, gzc + classical)
+    lines += ["", f"![PSNR vs bpp]({out}/rd_psnr.png)", f"![MS-SSIM vs bpp]({out}/rd_msssim.png)"]
+    if any(is_generative(summary[c]) for c in gzc):
+        lines.append(f"![MS-SSIM vs bpp at extreme rates]({out}/rd_extreme_msssim.png)")
+    return "\n".join(lines) + "\n"
+
+
+def readme_block(summary: dict, matched: dict, bd: dict, labels: dict, speed: list, meta: list, out,
+                 refined: dict | None = None) -> str:
+    """The results page's generated section: no figure is ever typed by hand."""
     gzc = [c for c in summary if c.startswith("gzc:")]
     classical = [c for c in summary if not c.startswith("gzc:")]
     images = {m["images"] for m in meta}
@@ -230,13 +294,8 @@ def readme_block(summary: dict, matched: dict, bd: dict, labels: dict, speed: li
                          f"{p['ratio']:.0f}:1 |")
         lines.append("")
     lines += ["Matched rate: for each image the encoding closest to the target bpp, then means "
-              "(PSNR dB / MS-SSIM; the mean bpp actually reached is in the report):", "",
-              "| codec | " + " | ".join(f"≈{t} bpp" for t in TARGETS) + " |", "|---|" + "---|" * len(TARGETS)]
-    for c in gzc + classical:
-        row = matched[c]
-        lines.append(f"| {labels.get(c, c)} | " + " | ".join(
-            f"{fmt(row[str(t)]['psnr'])} / {fmt(row[str(t)]['msssim'], '.3f')} ({row[str(t)]['bpp']:.3f})"
-            for t in TARGETS) + " |")
+              "(PSNR dB / MS-SSIM; the mean bpp actually reached is in the report):", ""]
+    lines += matched_table(matched, labels, gzc + classical)
     if bd:
         lines += ["", "BD-rate of gzc against each codec over the overlapping quality range "
                   "(negative = gzc needs fewer bits for the same quality):", "",
@@ -252,5 +311,6 @@ def readme_block(summary: dict, matched: dict, bd: dict, labels: dict, speed: li
         for s_ in speed:
             lines.append(f"| {labels.get(s_['codec'], s_['codec'])} | {s_['param']} | {s_['encode_s']:.3f} | "
                          f"{s_['decode_s']:.3f} | {s_['peak_rss_mb']:.0f} | {s_['torch_threads'] or '–'} |")
+    lines += refinement_lines(refined or {}, labels)
     lines += ["", f"![PSNR vs bpp]({out}/rd_psnr.png)", f"![MS-SSIM vs bpp]({out}/rd_msssim.png)", ""]
     return "\n".join(lines) + "\n"
