@@ -43,6 +43,10 @@ class ContextTables:
 class Backend(ABC):
     #: container backend field: the plugin's backend ID (spec §2.1)
     kind: int
+    #: True for a backend that writes its own payload (the overfitted backend, whose files
+    #: carry their decoder): the core then calls :meth:`encode_image` / :meth:`decode_image`
+    #: instead of analysing, entropy-coding and synthesising a latent itself
+    owns_payload: bool = False
     #: human-readable model name from the manifest
     name: str
     #: the model ID files name (for weights-file models, the first 8 bytes of the file's SHA-256)
@@ -98,6 +102,19 @@ class Backend(ABC):
             if chunk.critical:
                 raise CorruptPayloadError(f"chunk {chunk.type.decode()} does not apply to model {self.name}")
         return self
+
+    def encode_image(self, rgb: np.ndarray, bits: int) -> tuple[tuple[int, ...], int, bytes]:
+        """A backend that :attr:`owns_payload`: (H, W, 3) uint8 → (latent shape, coder, payload)."""
+        raise NotImplementedError(f"backend {self.name} does not write its own payload")
+
+    def decode_image(self, header: "GzcFile") -> np.ndarray:
+        """A backend that :attr:`owns_payload`: the checked header → (height, width, 3) uint8."""
+        raise NotImplementedError(f"backend {self.name} does not decode its own payload")
+
+    def decode_latent(self, header: "GzcFile") -> np.ndarray:
+        """A backend that :attr:`owns_payload`: its exactly decoded integers, as one array (what the
+        conformance vectors hash)."""
+        raise NotImplementedError(f"backend {self.name} does not decode its own payload")
 
     def check_bits(self, bits: int) -> None:
         if bits not in self.supported_bits:

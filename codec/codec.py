@@ -17,8 +17,8 @@ from typing import Any, Mapping
 import numpy as np
 
 from .. import formats
-from ..formats import (CHUNK_ALPH, CODER_NAMES, CODER_RANGE, CODER_RANGE_CONTEXT, COLOR_GRAY, COLOR_RGB, GzcFile,
-                       Metadata)
+from ..formats import (CHUNK_ALPH, CODER_NAMES, CODER_OWN, CODER_RANGE, CODER_RANGE_CONTEXT, COLOR_GRAY, COLOR_RGB,
+                       GzcFile, Metadata)
 from ..weights import WEIGHTS_DIR
 from .alpha import decode_alpha, encode_alpha, fill_transparent
 from .backend import Backend, CorruptPayloadError, UnsupportedSettingError
@@ -84,8 +84,15 @@ def encode_with(backend: Backend, rgb: np.ndarray, *, color: int = COLOR_RGB, bi
     backend, chunks = backend.configure(options or {})
     bits = backend.default_bits if bits is None else bits
     backend.check_bits(bits)
-    coder = resolve_coder(backend, bits, coder)
     height, width = rgb.shape[:2]
+    if backend.owns_payload:         # the overfitted backend: the payload carries its own decoder
+        shape, coder_id, payload = backend.encode_image(rgb, bits)
+        return formats.write(GzcFile(width=width, height=height, color=color, backend=backend.kind,
+                                     model_id=backend.model_id, bits=bits, coder=coder_id, latent_shape=shape,
+                                     payload=payload, chunks=chunks + extra))
+    coder = resolve_coder(backend, bits, coder)
+    if CODERS[coder] == CODER_OWN:
+        raise UnsupportedSettingError(f"model {backend.name} has no payload of its own: choose another --coder")
     symbols = backend.analyse(rgb, bits)
     return formats.write(GzcFile(width=width, height=height, color=color, backend=backend.kind,
                                  model_id=backend.model_id, bits=bits, coder=CODERS[coder],
@@ -187,8 +194,12 @@ def decode_latent(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, weights_
 
 
 def _latent(header: GzcFile, backend: Backend) -> tuple[Backend, np.ndarray]:
-    """The backend as the file configures it, and the file's checked, decoded latent."""
+    """The backend as the file configures it, and the file's checked, decoded latent (for a
+    backend that owns its payload, what :meth:`Backend.decode_latent` says its latent is)."""
     backend = backend.for_file(header)
+    if backend.owns_payload:
+        _check_backend(backend, header)
+        return backend, backend.decode_latent(header)
     _check_header_against(backend, header)
     return backend, decode_payload(header, backend)
 
@@ -197,22 +208,31 @@ def _decode(header: GzcFile, backend: Backend) -> Decoded:
     metadata = Metadata.from_chunks(header.chunks)          # format checks first: they cost nothing
     alpha_chunk = header.chunk(CHUNK_ALPH)
     alpha = None if alpha_chunk is None else decode_alpha(alpha_chunk, header.width, header.height)
-    backend, symbols = _latent(header, backend)
-    rgb = backend.synthesise(symbols, header.bits, header.width, header.height)
+    if backend.owns_payload:
+        backend = backend.for_file(header)
+        _check_backend(backend, header)
+        rgb = backend.decode_image(header)
+    else:
+        backend, symbols = _latent(header, backend)
+        rgb = backend.synthesise(symbols, header.bits, header.width, header.height)
     return Decoded(_luma(rgb) if header.color == COLOR_GRAY else rgb, header, alpha, metadata)
 
 
-def _check_header_against(backend: Backend, header: GzcFile) -> None:
+def _check_backend(backend: Backend, header: GzcFile) -> None:
     if header.backend != backend.kind:
         raise CorruptPayloadError(f"header says backend {header.backend} but model {backend.name} "
                                   f"is backend {backend.kind}")
     backend.check_bits(header.bits)
+
+
+def _check_header_against(backend: Backend, header: GzcFile) -> None:
+    _check_backend(backend, header)
     expected = backend.latent_shape(header.width, header.height)
     if tuple(header.latent_shape) != tuple(expected):
         raise CorruptPayloadError(f"latent shape {header.latent_shape} does not match a "
                                   f"{header.width}x{header.height} image under model {backend.name} {expected}")
-    if header.coder not in CODER_NAMES:
-        raise CorruptPayloadError(f"unknown entropy coder {header.coder}")
+    if header.coder not in CODER_NAMES or header.coder == CODER_OWN:
+        raise CorruptPayloadError(f"entropy coder {header.coder} does not apply to model {backend.name}")
 
 
 def decode_payload(header: GzcFile, backend: Backend) -> np.ndarray:

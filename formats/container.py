@@ -16,7 +16,7 @@ from .varint import decode_varint, encode_varint
 
 MAGIC = b"\x89GZC"
 VERSION_MAJOR = 1
-VERSION_MINOR = 4
+VERSION_MINOR = 5
 MAX_SIDE = 1 << 24          # widths/heights above 16,777,216 are malformed
 MAX_LATENT_RANK = 4
 MAX_CHUNKS = 64
@@ -28,7 +28,9 @@ COLOR_NAMES = {COLOR_GRAY: "grayscale", COLOR_RGB: "RGB"}
 CODER_RANGE = 1         # range coder with per-channel integer frequency tables
 CODER_ELIAS_GAMMA = 2   # signed (zig-zag) Elias-gamma code, no model
 CODER_RANGE_CONTEXT = 3 # range coder, tables chosen per element by a checkerboard + channel context
-CODER_NAMES = {CODER_RANGE: "range", CODER_ELIAS_GAMMA: "elias-gamma", CODER_RANGE_CONTEXT: "range-context"}
+CODER_OWN = 4           # the backend's own payload layout (the overfitted backend, spec §12.2)
+CODER_NAMES = {CODER_RANGE: "range", CODER_ELIAS_GAMMA: "elias-gamma", CODER_RANGE_CONTEXT: "range-context",
+               CODER_OWN: "backend"}
 
 MODEL_ID_BYTES = 8
 

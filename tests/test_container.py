@@ -31,7 +31,7 @@ def test_round_trip_preserves_every_field():
 
 def test_header_layout_matches_spec():
     data = formats.write(sample(payload=b"\xAA\xBB"))
-    assert data[:4] == b"\x89GZC" and data[4] == 0x14 and data[5] == formats.COLOR_RGB
+    assert data[:4] == b"\x89GZC" and data[4] == 0x15 and data[5] == formats.COLOR_RGB
     assert data[6:8] == b"\x80\x06" and data[8:10] == b"\x80\x04"  # 768, 512 as varints
     assert data[10] == 1 and data[11:19] == bytes(range(8)) and data[19] == 6 and data[20] == 1
     assert data[21] == 3 and data[22:26] == b"\xa0\x01\x20\x30"       # rank 3: 160, 32, 48

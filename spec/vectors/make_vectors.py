@@ -354,10 +354,9 @@ def ancillary_vectors(index_by_file: dict) -> tuple[list[dict], dict]:
     return valid, bad
 
 
-def write_ancillary_only() -> None:
-    """Add (or redo) the 1.4 ancillary vectors in vectors.json, leaving every other vector as it is."""
-    index = json.loads((HERE / "vectors.json").read_text())
-    valid, bad = ancillary_vectors({v["file"]: v for v in index["valid"]})
+def merge_into_index(index: dict, valid: list[dict], bad: dict) -> None:
+    """Write ``bad``'s files and put ``valid`` and ``bad`` into vectors.json in place of any
+    entries with the same file names, leaving every other vector as it is."""
     for fname, (blob, _) in bad.items():
         (HERE / "bad" / fname).write_bytes(blob)
     new_files = {v["file"] for v in valid}
@@ -365,8 +364,67 @@ def write_ancillary_only() -> None:
     index["invalid"] = ([v for v in index["invalid"] if v["file"] not in {f"bad/{k}" for k in bad}]
                         + [{"file": f"bad/{k}", "error": v[1]} for k, v in bad.items()])
     (HERE / "vectors.json").write_text(json.dumps(index, indent=2) + "\n")
+
+
+def write_ancillary_only() -> None:
+    """Add (or redo) the 1.4 ancillary vectors in vectors.json, leaving every other vector as it is."""
+    index = json.loads((HERE / "vectors.json").read_text())
+    valid, bad = ancillary_vectors({v["file"]: v for v in index["valid"]})
+    merge_into_index(index, valid, bad)
     print(f"wrote {len(valid)} valid and {len(bad)} invalid ancillary-chunk vectors")
 
 
+def overfit_vectors() -> tuple[list[dict], dict]:
+    """Backend 3 (spec §12): two files the encoder wrote, and invalid variants of one of them.
+    The encodes are short (60 steps): the vectors test the decoder, not the encoder's quality."""
+    from gzc.codec import codec as core
+    from gzc.codec.overfit import payload as payload_io
+    from gzc.codec.overfit.backend import OverfitBackend
+    from gzc.codec.overfit.integer_net import Layer
+
+    backend, _ = OverfitBackend().configure({"steps": 60, "progress": False})
+    cases = [("overfit_40x24_b4", scene(24, 40, 21), formats.COLOR_RGB, 4,
+              "backend 3: overfitted decoder in the payload (coder 4), 4 grids"),
+             ("overfit_gray_17x30_b2", scene(17, 30, 22), formats.COLOR_GRAY, 2,
+              "backend 3, grayscale, odd size (padding to a multiple of 2^G), smaller networks")]
+    valid = []
+    for name, img, color, bits, what in cases:
+        data = core.encode_with(backend, img, color=color, bits=bits)
+        (HERE / f"{name}.gzc").write_bytes(data)
+        valid.append({"file": f"{name}.gzc", "model": "overfit-v1", "model_id": formats.read(data).model_id.hex(),
+                      "width": img.shape[1], "height": img.shape[0], "bits": bits, "coder": "backend",
+                      "colour": formats.COLOR_NAMES[color], "bytes": len(data),
+                      **expectations(f"{name}.gzc", data), "exercises": what})
+    base = formats.read((HERE / f"{cases[0][0]}.gzc").read_bytes())
+    dec = payload_io.decode(base.payload, *base.latent_shape[1:])
+
+    def with_payload(payload: bytes, **fields) -> bytes:
+        return formats.write(dataclasses.replace(base, payload=payload, **fields))
+
+    refine = dec.layers["syn_refine_1"]
+    inexact = dict(dec.layers, syn_refine_1=Layer(np.full_like(refine.weight, 126), np.full_like(refine.bias, 126),
+                                                  refine.weight_bits, 16))
+    bad = {
+        "overfit_header_only.gzc": (with_payload(base.payload[:4]), "CorruptPayloadError"),
+        "overfit_grid_count_mismatch.gzc": (with_payload(base.payload, latent_shape=(5, 32, 64)),
+                                            "CorruptPayloadError"),
+        "overfit_too_many_grids.gzc": (with_payload(bytes([9]) + base.payload[1:], latent_shape=(9, 512, 512)),
+                                       "CorruptPayloadError"),
+        "overfit_wrong_coder.gzc": (with_payload(base.payload, coder=formats.CODER_RANGE), "CorruptPayloadError"),
+        "overfit_inexact_layer.gzc": (with_payload(payload_io.encode(payload_io.Decoder(dec.arch, inexact, dec.grids),
+                                                                     check=False)), "CorruptPayloadError"),
+    }
+    return valid, bad
+
+
+def write_overfit_only() -> None:
+    """Add (or redo) the backend-3 vectors in vectors.json, leaving every other vector as it is."""
+    index = json.loads((HERE / "vectors.json").read_text())
+    valid, bad = overfit_vectors()
+    merge_into_index(index, valid, bad)
+    print(f"wrote {len(valid)} valid and {len(bad)} invalid overfitted-backend vectors")
+
+
 if __name__ == "__main__":
-    {"--expectations": refresh_expectations, "--ancillary": write_ancillary_only}.get(" ".join(sys.argv[1:]), main)()
+    {"--expectations": refresh_expectations, "--ancillary": write_ancillary_only,
+     "--overfit": write_overfit_only}.get(" ".join(sys.argv[1:]), main)()

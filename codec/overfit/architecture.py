@@ -1,0 +1,101 @@
+"""The overfitted decoder's architecture: constants, sizes and limits (no torch, no numpy).
+
+One file = one image's own decoder. What is fixed (and named by the model ID)
+is the *shape* of that decoder; the sizes that vary per file (grid count,
+layer widths) are in the payload header and are checked against the limits
+below before anything is allocated (spec §12).
+
+Numbers are integers everywhere in decoding. Activations are fixed-point
+values with ``ACT_FRACTION_BITS`` fractional bits; every dot product is sized
+so that all its partial sums stay below 2^24 in magnitude, so float32 GEMM
+computes it exactly in any summation order, on any CPU and thread count
+(checked per file by :func:`gzc.codec.overfit.integer_net.check_exact`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MODEL_ID = b"overfit1"          # the 8-byte model ID of this architecture, version 1 (ASCII)
+MODEL_NAME = "overfit-v1"
+
+LATENT_BOUND = 63               # latent values lie in [-63, 63]
+SYMBOL_BOUND = 2 * LATENT_BOUND # coded residuals and network parameters lie in [-126, 126]
+SCALE_LEVELS = 64               # Laplace scales b_k = SCALE_MIN · 2^(k / SCALE_STEPS_PER_OCTAVE)
+SCALE_MIN = 0.04
+SCALE_STEPS_PER_OCTAVE = 6
+MU_FRACTION_BITS = 2            # the context model predicts means in quarters
+ACT_FRACTION_BITS = 4           # hidden activations: integers in [0, ACT_MAX], value / 16
+ACT_MAX = 255
+PIXEL_FRACTION_BITS = 4         # the synthesis output: pixel levels / 16
+PIXEL_MAX = 255 << PIXEL_FRACTION_BITS | (1 << PIXEL_FRACTION_BITS) - 1   # 4095: clamp before a refine layer
+EXACT_LIMIT = 1 << 24           # every |partial sum| must stay below this
+
+MAX_GRIDS = 8
+MAX_ARM_HIDDEN = 32
+MAX_SYN_HIDDEN = 48
+MAX_SYN_REFINE = 4
+MAX_WEIGHT_FRACTION_BITS = 15
+MAX_BIAS_SHIFT = 24
+
+ANCHOR_INPUTS = 11              # parent 3×3 neighbourhood (9) + the element's parity in its parent (2)
+OTHER_INPUTS = 15               # the same + the four same-grid anchors N, W, E, S
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """The per-file sizes of the decoder (payload header, spec §12.2)."""
+    grids: int = 7
+    arm_hidden: int = 16
+    syn_hidden: int = 24
+    syn_refine: int = 2
+
+    def check(self) -> None:
+        if not 1 <= self.grids <= MAX_GRIDS:
+            raise ValueError(f"grid count {self.grids} outside 1…{MAX_GRIDS}")
+        if not 1 <= self.arm_hidden <= MAX_ARM_HIDDEN:
+            raise ValueError(f"context-model width {self.arm_hidden} outside 1…{MAX_ARM_HIDDEN}")
+        if not 1 <= self.syn_hidden <= MAX_SYN_HIDDEN:
+            raise ValueError(f"synthesis width {self.syn_hidden} outside 1…{MAX_SYN_HIDDEN}")
+        if not 0 <= self.syn_refine <= MAX_SYN_REFINE:
+            raise ValueError(f"refinement layer count {self.syn_refine} outside 0…{MAX_SYN_REFINE}")
+
+    @property
+    def stride(self) -> int:
+        """The padded image's sides are multiples of this, 2^grids, so that every grid, the
+        coarsest (1/2^(grids−1)) included, has even sides."""
+        return 1 << self.grids
+
+    def layer_shapes(self) -> list[tuple[str, tuple[int, ...], int]]:
+        """(name, weight shape, bias rows) of every layer, in payload order.
+
+        The context model's output layers have one bias pair per grid (a grid's
+        statistics differ from its neighbours'); every other layer has one bias
+        per output."""
+        a, s = self.arm_hidden, self.syn_hidden
+        layers = []
+        for net, inputs in (("anchor", ANCHOR_INPUTS), ("other", OTHER_INPUTS)):
+            layers += [(f"arm_{net}_1", (a, inputs), 1), (f"arm_{net}_2", (a, a), 1),
+                       (f"arm_{net}_out", (2, a), self.grids)]
+        layers += [("syn_1", (s, self.grids), 1), ("syn_2", (s, s), 1), ("syn_out", (3, s), 1)]
+        layers += [(f"syn_refine_{i + 1}", (3, 3, 3, 3), 1) for i in range(self.syn_refine)]
+        return layers
+
+    def macs_per_pixel(self) -> float:
+        """Multiply–accumulates per image pixel (context model on 4/3 latents per pixel, synthesis)."""
+        a, s = self.arm_hidden, self.syn_hidden
+        arm = (ANCHOR_INPUTS + OTHER_INPUTS) / 2 * a + a * a + 2 * a
+        latents = sum(4.0 ** -g for g in range(self.grids))
+        upsample = sum(4 * min(g, 1) for g in range(self.grids))      # 2×2 taps per level, amortised
+        synthesis = self.grids * s + s * s + 3 * s + 81 * self.syn_refine
+        return arm * latents + upsample + synthesis
+
+
+def grid_shapes(arch: Architecture, padded_height: int, padded_width: int) -> list[tuple[int, int]]:
+    """(height, width) of grid g = 0 (full resolution) … grids−1 (coarsest)."""
+    return [(padded_height >> g, padded_width >> g) for g in range(arch.grids)]
+
+
+def padded_size(arch: Architecture, height: int, width: int) -> tuple[int, int]:
+    """The image is padded (edge replication at the encoder, cropped at the decoder) to multiples of the stride."""
+    s = arch.stride
+    return -(-height // s) * s, -(-width // s) * s

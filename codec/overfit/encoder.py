@@ -1,0 +1,357 @@
+"""The overfitted encoder: gradient descent on one image's latents, context model and synthesis.
+
+Loss = MSE (images in [0, 1]) + λ · bits per pixel, the rate being what the
+context model's Laplace distributions charge for the (relaxed) latents.
+Three phases, as in Cool-chic (Ladune et al. 2023) and C3 (Kim et al. 2024):
+
+1. **Noise** (``NOISE_SHARE`` of the steps): latents in the synthesis and the
+   rate are ``y + U(−½, ½)``, the usual differentiable proxy of rounding.
+2. **Hard** latents: rounded with a straight-through gradient, so the networks
+   adapt to the integers they will really see.
+3. **Quantization** (:func:`quantize`): each layer's weights are rounded to
+   integers with the fraction bits that give the smallest total cost (bits of
+   the layer + λ-weighted distortion, measured with the exact integer decoder),
+   and the file is written with :mod:`.payload`; the pixels the encoder reports
+   are those the decoder will produce.
+
+**Speed** (the crux on 2 CPU cores; ``bench/overfit_speed.py`` measures it).
+The float networks are written so that no per-element feature tensor is ever
+materialised: the context model's first layer is a 3×3 convolution on the
+*parent* grid (a quarter of the positions), nearest-upsampled, plus a
+4-neighbour convolution for the second pass; the synthesis is 1×1
+convolutions on the upsampled grids. The steps run **coarse to fine**
+(:func:`stages`): 40 % of them fit a quarter-resolution copy of the image
+with grids 2… only (1/16 of the cost per step), 30 % a half-resolution copy
+with grids 1…, and only the last 30 % the full image; each stage's grids
+carry over, the newly added finest grid starting at zero.
+"""
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .architecture import (ACT_FRACTION_BITS, ACT_MAX, LATENT_BOUND, PIXEL_FRACTION_BITS,
+                           SCALE_LEVELS, SCALE_MIN, SCALE_STEPS_PER_OCTAVE, SYMBOL_BOUND, Architecture,
+                           grid_shapes, padded_size)
+from .integer_net import Layer, check_exact, input_bound, synthesise
+from . import payload as payload_io
+
+ACT_REAL_MAX = ACT_MAX / (1 << ACT_FRACTION_BITS)     # the integer activations' range, as reals
+NOISE_SHARE = 0.7
+
+
+def laplace_bits(x: torch.Tensor, mu: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    """−log2 P(x) for a Laplace(mu, SCALE_MIN·2^(k/6)) discretised to unit bins (x, mu real)."""
+    b = SCALE_MIN * torch.exp2(k.clamp(0, SCALE_LEVELS - 1) / SCALE_STEPS_PER_OCTAVE)
+    r = (x - mu).abs()
+    lo = torch.exp(-(r - 0.5).clamp_min(0) / b)
+    hi = torch.exp(-(r + 0.5) / b)
+    centre = 1 - 0.5 * (torch.exp(-(0.5 - r).clamp_min(0) / b) + hi)
+    p = torch.where(r < 0.5, centre, 0.5 * (lo - hi))
+    return -torch.log2(p.clamp_min(2.0 ** -24))
+
+
+def ste_round(x: torch.Tensor) -> torch.Tensor:
+    return x + (torch.round(x) - x).detach()
+
+
+def act(x: torch.Tensor) -> torch.Tensor:
+    """The hidden activation: ReLU clamped to the integer activations' range (one fused kernel)."""
+    return F.hardtanh(x, 0.0, ACT_REAL_MAX)
+
+
+def shifted(x: torch.Tensor, di: int, dj: int) -> torch.Tensor:
+    """``x[i + di, j + dj]`` with zeros outside, for an (h, w) map."""
+    p = F.pad(x, (1, 1, 1, 1))
+    return p[1 + di: 1 + di + x.shape[0], 1 + dj: 1 + dj + x.shape[1]]
+
+
+def _uniform(*shape: int, fan_in: int) -> nn.Parameter:
+    bound = 1 / math.sqrt(fan_in)
+    return nn.Parameter(torch.empty(*shape).uniform_(-bound, bound))
+
+
+class ContextNet(nn.Module):
+    """Float twin of one context-model net (spec §12.4), its first layer split by input group.
+
+    Positions are handled as the four 2×2 sub-lattices of a grid, ``(h/2, w/2)`` maps each:
+    (0, 0) and (1, 1) are the anchors, (0, 1) and (1, 0) the others. The parent term is
+    computed once per parent position and shared by the four children, and each net runs
+    only on its own half of the positions: everything is a GEMM on (positions, units)."""
+
+    def __init__(self, hidden: int, grids: int, neighbours: bool):
+        super().__init__()
+        self.w_parent = nn.Parameter(torch.randn(hidden, 9) * 0.05)
+        self.w_parity = nn.Parameter(torch.zeros(hidden, 2))
+        self.w_neighbours = nn.Parameter(torch.randn(hidden, 4) * 0.05) if neighbours else None
+        self.b1 = nn.Parameter(torch.full((hidden,), 0.5))
+        self.w2 = _uniform(hidden, hidden, fan_in=hidden)
+        self.b2 = nn.Parameter(torch.zeros(hidden))
+        self.w3 = nn.Parameter(torch.zeros(2, hidden))
+        self.b3 = nn.Parameter(torch.tensor([[0.0, 30.0]]).repeat(grids, 1))
+
+    def first_layer(self, parent: torch.Tensor | None, half: tuple[int, int]) -> torch.Tensor:
+        """The parent term plus bias, (h/2, w/2, hidden)."""
+        if parent is None:
+            return self.b1.expand(*half, -1)
+        feats = torch.stack([shifted(parent, di, dj) for di in (-1, 0, 1) for dj in (-1, 0, 1)], dim=-1)
+        return F.linear(feats, self.w_parent, self.b1)
+
+    def head(self, acc: torch.Tensor, g: int) -> tuple[torch.Tensor, torch.Tensor]:
+        h = act(F.linear(act(acc), self.w2, self.b2))
+        out = F.linear(h, self.w3) + self.b3[g]
+        return F.hardtanh(out[..., 0], -LATENT_BOUND, LATENT_BOUND), out[..., 1]
+
+
+class Synthesis(nn.Module):
+    def __init__(self, arch: Architecture):
+        super().__init__()
+        s = arch.syn_hidden
+        self.w1, self.b1 = _uniform(s, arch.grids, fan_in=arch.grids), nn.Parameter(torch.zeros(s))
+        self.w2, self.b2 = _uniform(s, s, fan_in=s), nn.Parameter(torch.zeros(s))
+        self.w3, self.b3 = _uniform(3, s, fan_in=s), nn.Parameter(torch.full((3,), 0.5))
+        self.refine_w = nn.ParameterList(nn.Parameter(torch.zeros(3, 3, 3, 3)) for _ in range(arch.syn_refine))
+        self.refine_b = nn.ParameterList(nn.Parameter(torch.zeros(3)) for _ in range(arch.syn_refine))
+
+    def forward(self, upsampled: torch.Tensor) -> torch.Tensor:
+        """(H, W, grids) → (H, W, 3) in [0, 1] (not yet clamped)."""
+        h = act(F.linear(upsampled, self.w1, self.b1))
+        h = act(F.linear(h, self.w2, self.b2))
+        y = F.linear(h, self.w3, self.b3)
+        for w, b in zip(self.refine_w, self.refine_b):
+            p = F.pad(y.clamp(0, 1).permute(2, 0, 1)[None], (1, 1, 1, 1), mode="replicate")[0].permute(1, 2, 0)
+            hh, ww = y.shape[:2]
+            cols = torch.cat([p[i:i + hh, j:j + ww] for i in range(3) for j in range(3)], dim=-1)   # (H, W, 27)
+            y = y + F.linear(cols, w.permute(0, 2, 3, 1).reshape(3, 27), b)
+        return y
+
+
+class OverfitModel(nn.Module):
+    def __init__(self, arch: Architecture, padded_height: int, padded_width: int):
+        super().__init__()
+        self.arch = arch
+        self.latents = nn.ParameterList(nn.Parameter(torch.zeros(h, w))
+                                        for h, w in grid_shapes(arch, padded_height, padded_width))
+        self.anchor_net = ContextNet(arch.arm_hidden, arch.grids, neighbours=False)
+        self.other_net = ContextNet(arch.arm_hidden, arch.grids, neighbours=True)
+        self.synthesis = Synthesis(arch)
+
+    def quantized_latents(self, hard: bool) -> list[torch.Tensor]:
+        out = []
+        for y in self.latents:
+            y = F.hardtanh(y, -LATENT_BOUND, LATENT_BOUND)
+            out.append(ste_round(y) if hard else y + torch.empty_like(y).uniform_(-0.5, 0.5))
+        return out
+
+    def grid_bits(self, q: list[torch.Tensor], g: int) -> torch.Tensor:
+        parent = q[g + 1] if g + 1 < self.arch.grids else None
+        grid = q[g]
+        h, w = grid.shape
+        sub = grid.view(h // 2, 2, w // 2, 2)
+        x00, x01, x10, x11 = sub[:, 0, :, 0], sub[:, 0, :, 1], sub[:, 1, :, 0], sub[:, 1, :, 1]
+        a, o = self.anchor_net, self.other_net
+        base_a = a.first_layer(parent, (h // 2, w // 2))
+        mu, k = a.head(torch.stack([base_a, base_a + a.w_parity.sum(1)]), g)
+        bits = laplace_bits(torch.stack([x00, x11]), mu, k).sum()
+        base_o = o.first_layer(parent, (h // 2, w // 2))
+        n01 = torch.stack([shifted(x11, -1, 0), x00, shifted(x00, 0, 1), x11], dim=-1)     # N, W, E, S
+        n10 = torch.stack([x00, shifted(x11, 0, -1), x11, shifted(x00, 1, 0)], dim=-1)
+        acc01 = base_o + o.w_parity[:, 1] + F.linear(n01, o.w_neighbours)
+        acc10 = base_o + o.w_parity[:, 0] + F.linear(n10, o.w_neighbours)
+        mu, k = o.head(torch.stack([acc01, acc10]), g)
+        return bits + laplace_bits(torch.stack([x01, x10]), mu, k).sum()
+
+    def rate_bits(self, q: list[torch.Tensor], first: int = 0) -> torch.Tensor:
+        """Bits the context model charges for grids ``first`` … (the coarser ones are its parents)."""
+        return sum(self.grid_bits(q, g) for g in range(first, self.arch.grids))
+
+    def image(self, q: list[torch.Tensor], first: int = 0) -> torch.Tensor:
+        """(H, W, 3) synthesis from grids ``first`` … at the resolution of grid ``first``; the
+        finer grids are zero (the coarse-to-fine stage)."""
+        size = q[first].shape
+        planes = [q[first].new_zeros(size)] * first
+        for g in range(first, self.arch.grids):
+            v = q[g][None, None]
+            for _ in range(g - first):
+                v = F.interpolate(v, scale_factor=2, mode="bilinear", align_corners=False)
+            planes.append(v[0, 0])
+        return self.synthesis(torch.stack(planes, dim=-1))
+
+
+@dataclass
+class EncodeSettings:
+    lam: float                   # rate weight: loss = MSE + lam · bpp
+    steps: int
+    lr: float = 1e-2
+    arch: Architecture = Architecture()
+    seed: int = 0
+    progress: bool = False
+
+
+def stages(grids: int) -> list[tuple[int, float]]:
+    """Coarse to fine: (first grid, share of the steps). Stage ``f`` fits the image downscaled by
+    2^f with grids f… only, at 1/4^f of the full cost per step."""
+    if grids >= 3:
+        return [(2, 0.4), (1, 0.3), (0, 0.3)]
+    return [(1, 0.5), (0, 0.5)] if grids == 2 else [(0, 1.0)]
+
+
+def _loss(model: OverfitModel, target: torch.Tensor, lam: float, hard: bool, first: int):
+    q = model.quantized_latents(hard)
+    x_hat = model.image(q, first)[:target.shape[0], :target.shape[1]]
+    mse = torch.mean((x_hat - target) ** 2)
+    bpp = model.rate_bits(q, first) / (target.shape[0] * target.shape[1])
+    return mse + lam * bpp, mse, bpp
+
+
+def fit(rgb: np.ndarray, settings: EncodeSettings) -> OverfitModel:
+    """Gradient descent on ``rgb`` (H, W, 3) uint8: the float model, before quantization."""
+    torch.manual_seed(settings.seed)
+    arch = settings.arch
+    height, width = rgb.shape[:2]
+    ph, pw = padded_size(arch, height, width)
+    image = torch.from_numpy(rgb.astype(np.float32) / 255.0).permute(2, 0, 1)[None]
+    padded = F.pad(image, (0, pw - width, 0, ph - height), mode="replicate")
+    model = OverfitModel(arch, ph, pw)
+    optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
+    started, done = time.time(), 0
+    plan = stages(arch.grids)
+    for index, (first, share) in enumerate(plan):
+        span = settings.steps - done if index == len(plan) - 1 else max(1, round(settings.steps * share))
+        f = 1 << first
+        target = (F.avg_pool2d(padded, f) if first else padded)[0].permute(1, 2, 0)
+        target = target[:-(-height // f), :-(-width // f)].contiguous()
+        for local in range(span):
+            hard = local >= NOISE_SHARE * span
+            lr = settings.lr * (0.5 * (1 + math.cos(math.pi * local / span)) * 0.95 + 0.05)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            loss, mse, bpp = _loss(model, target, settings.lam, hard, first)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            done += 1
+            if settings.progress and (done % 25 == 0 or done == settings.steps):
+                psnr = -10 * math.log10(max(mse.item(), 1e-12))
+                bar = "#" * int(30 * done / settings.steps)
+                print(f"\rgzc-enc: overfit [{bar:<30}] {done}/{settings.steps} 1/{f} size {psnr:5.2f} dB "
+                      f"{bpp.item():.4f} bpp {time.time() - started:6.1f} s", end="", file=sys.stderr, flush=True)
+    if settings.progress:
+        print(file=sys.stderr)
+    return model
+
+
+# -- quantization to the integer decoder -------------------------------------------------------
+
+def _int_layer(weight: np.ndarray, bias: np.ndarray, weight_bits: int, in_bits: int, name: str) -> Layer:
+    """Round a float layer (weight real, bias real in output units) to the integer form."""
+    w = np.clip(np.round(weight * 2.0 ** weight_bits), -SYMBOL_BOUND, SYMBOL_BOUND).astype(np.int64)
+    acc_scale = 2.0 ** (weight_bits + in_bits)            # accumulator units per real unit
+    b_acc = bias * acc_scale
+    peak = float(np.abs(b_acc).max()) if b_acc.size else 0.0
+    shift = max(0, math.ceil(math.log2(peak / SYMBOL_BOUND))) if peak > SYMBOL_BOUND else 0
+    b = np.clip(np.round(b_acc / 2.0 ** shift), -SYMBOL_BOUND, SYMBOL_BOUND).astype(np.int64)
+    layer = Layer(w, b, weight_bits, shift)
+    # keep the exactness bound (spec §12.4) by construction: shrink the bias if needed
+    limit = (1 << 24) - 1 - np.abs(w).reshape(w.shape[0], -1).sum(1) * input_bound(name)
+    if np.any(np.abs(b.astype(np.int64) << shift) > limit):
+        b = np.clip(b, -(limit >> shift), limit >> shift)
+        layer = Layer(w, b, weight_bits, shift)
+    return layer
+
+
+def float_layers(model: OverfitModel) -> dict[str, tuple[np.ndarray, np.ndarray, int]]:
+    """Each layer as (real weight in the integer layout, real bias rows, input fraction bits)."""
+    def np_(t):
+        return t.detach().numpy().astype(np.float64)
+    out = {}
+    for name, net in (("anchor", model.anchor_net), ("other", model.other_net)):
+        first = [np_(net.w_parent), np_(net.w_parity)]
+        if net.w_neighbours is not None:
+            first = [np_(net.w_neighbours)] + first
+        out[f"arm_{name}_1"] = (np.concatenate(first, axis=1), np_(net.b1)[None], 0)
+        out[f"arm_{name}_2"] = (np_(net.w2), np_(net.b2)[None], ACT_FRACTION_BITS)
+        out[f"arm_{name}_out"] = (np_(net.w3), np_(net.b3), ACT_FRACTION_BITS)
+    s = model.synthesis
+    out["syn_1"] = (np_(s.w1), np_(s.b1)[None], ACT_FRACTION_BITS)
+    out["syn_2"] = (np_(s.w2), np_(s.b2)[None], ACT_FRACTION_BITS)
+    # the output layer and the refinements work in pixel levels (the float model in [0, 1])
+    out["syn_out"] = (255 * np_(s.w3), 255 * np_(s.b3)[None], ACT_FRACTION_BITS)
+    for i, (w, b) in enumerate(zip(s.refine_w, s.refine_b)):
+        out[f"syn_refine_{i + 1}"] = (np_(w), 255 * np_(b)[None], PIXEL_FRACTION_BITS)
+    return out
+
+
+def integer_latents(model: OverfitModel) -> list[np.ndarray]:
+    return [np.clip(np.round(y.detach().numpy()), -LATENT_BOUND, LATENT_BOUND).astype(np.int64)
+            for y in model.latents]
+
+
+def quantize(model: OverfitModel, rgb: np.ndarray, lam: float, candidates: range = range(0, 13)
+             ) -> tuple[payload_io.Decoder, bytes]:
+    """Pick each layer's weight fraction bits by the exact total cost; return the decoder and payload.
+
+    Layers are visited in payload order; for each, every candidate precision
+    (that keeps the weights within ±126) is tried with the others fixed, and
+    the one with the smallest ``MSE + λ·bpp`` of the real, fully integer
+    file wins (payload bytes counted exactly)."""
+    arch = model.arch
+    height, width = rgb.shape[:2]
+    target = rgb.astype(np.float64) / 255.0
+    floats = float_layers(model)
+    grids = integer_latents(model)
+
+    def layer_at(name: str, bits: int) -> Layer:
+        weight, bias, in_bits = floats[name]
+        return _int_layer(weight, bias, bits, in_bits, name)
+
+    def default_bits(name: str) -> int:
+        peak = float(np.abs(floats[name][0]).max()) or 1.0
+        return int(np.clip(math.floor(math.log2(SYMBOL_BOUND / peak)), 0, candidates[-1]))
+
+    chosen = {name: default_bits(name) for name, _, _ in arch.layer_shapes()}
+
+    def cost(bits_by_layer: dict[str, int]) -> tuple[float, payload_io.Decoder, bytes]:
+        layers = {n: layer_at(n, b) for n, b in bits_by_layer.items()}
+        dec = payload_io.Decoder(arch, layers, grids)
+        data = payload_io.encode(dec)
+        pixels = synthesise(layers, arch, grids, height, width).astype(np.float64) / 255.0
+        mse = float(np.mean((pixels - target) ** 2))
+        return mse + lam * len(data) * 8 / (height * width), dec, data
+
+    best, dec, data = cost(chosen)
+    for name, _, _ in arch.layer_shapes():
+        peak = float(np.abs(floats[name][0]).max()) or 1.0
+        for bits in candidates:
+            if bits == chosen[name] or abs(bits - chosen[name]) > 3 or peak * 2.0 ** bits > 4 * SYMBOL_BOUND:
+                continue
+            trial = dict(chosen, **{name: bits})
+            c, d, p = cost(trial)
+            if c < best:
+                best, dec, data, chosen = c, d, p, trial
+    check_exact(dec.layers)
+    return dec, data
+
+
+
+SMALL_IMAGE = 1 << 18     # pixels below which one thread is faster than two (per-op overhead dominates)
+
+
+def encode(rgb: np.ndarray, settings: EncodeSettings) -> bytes:
+    """(H, W, 3) uint8 → the overfitted payload (spec §12.2)."""
+    threads = torch.get_num_threads()
+    if rgb.shape[0] * rgb.shape[1] < SMALL_IMAGE:
+        torch.set_num_threads(1)
+    try:
+        with torch.enable_grad():
+            model = fit(rgb, settings)
+        return quantize(model, rgb, settings.lam)[1]
+    finally:
+        torch.set_num_threads(threads)

@@ -1,0 +1,182 @@
+"""Byte layout of an overfitted file's payload (spec §12.2): the decoder, then the latents.
+
+    header   4 bytes: grids, context-model width, synthesis width, refinement layers
+             4 bytes per layer: weight fraction bits, bias shift, weight table k, bias table k
+    stream   one range-coded stream (coder 1's words, spec §6.2) holding
+             every layer's weights then biases (C order), each value with the
+             zero-mean Laplace table of its layer's k; then the latent grids,
+             coarsest first, each in two passes (anchors, then the others),
+             each pass's elements ordered by (table index, raster position)
+
+Ordering a pass by table lets the decoder decode each table's elements in one
+vectorised call (all tables of a pass are known before it starts: they depend
+only on the coarser grid, and for the second pass on the anchors), so no
+Python loop runs per element.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import constriction
+import numpy as np
+
+from .architecture import (LATENT_BOUND, MAX_BIAS_SHIFT, MAX_WEIGHT_FRACTION_BITS, SCALE_LEVELS,
+                           SYMBOL_BOUND, Architecture, grid_shapes)
+from .integer_net import (Layer, anchor_mask, check_exact, context_predictions, neighbour_features,
+                          parent_features, residual_offset, table_index)
+from .laplace import tables
+
+HEADER_BYTES = 4
+LAYER_BYTES = 4
+
+
+class PayloadError(ValueError):
+    """The payload is not a valid overfitted decoder + latents for this image."""
+
+
+_models: dict[int, object] = {}
+
+
+def _model(t: int):
+    """constriction model of table ``t`` (exact: the table reaches it as ``f − 1``, spec §6.2)."""
+    if t not in _models:
+        _models[t] = constriction.stream.model.Categorical(tables()[t].astype(np.float64) - 1.0, perfect=False)
+    return _models[t]
+
+
+@dataclass
+class Decoder:
+    """Everything an overfitted file carries: sizes, quantized layers and the integer latent grids."""
+    arch: Architecture
+    layers: dict[str, Layer]
+    grids: list[np.ndarray]      # grid g: (H >> g, W >> g) int64, g = 0 is full resolution
+
+
+def pass_elements(grid_full: np.ndarray | None, parent: np.ndarray | None, shape: tuple[int, int], anchors: bool
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """(positions as a flat index array, context inputs) of one pass of a grid. The second pass
+    reads the grid's anchors from ``grid_full`` (its other elements are not looked at)."""
+    h, w = shape
+    mask = anchor_mask(h, w) if anchors else ~anchor_mask(h, w)
+    features = parent_features(parent, h, w)
+    if not anchors:
+        features = np.concatenate([neighbour_features(np.where(anchor_mask(h, w), grid_full, 0)), features], axis=2)
+    flat = np.flatnonzero(mask)
+    return flat, features.reshape(h * w, -1)[flat]
+
+
+def _pass_tables(layers, inputs: np.ndarray, g: int, anchors: bool) -> tuple[np.ndarray, np.ndarray]:
+    mu_q, k = context_predictions(layers, "anchor" if anchors else "other", inputs, g)
+    return table_index(mu_q, k), residual_offset(mu_q)
+
+
+def _grid_passes(arch: Architecture, shapes):
+    """(g, shape, anchors) in stream order: coarsest grid first, anchors before the others."""
+    for g in reversed(range(arch.grids)):
+        for anchors in (True, False):
+            yield g, shapes[g], anchors
+
+
+def encode(dec: Decoder, check: bool = True) -> bytes:
+    """The payload of a decoder. ``check=False`` writes one that breaks the exactness bound (§12.4):
+    only the conformance vectors' deliberately invalid file needs that."""
+    arch = dec.arch
+    if check:
+        check_exact(dec.layers)
+    head = bytes([arch.grids, arch.arm_hidden, arch.syn_hidden, arch.syn_refine])
+    encoder = constriction.stream.queue.RangeEncoder()
+    for name, _, _ in arch.layer_shapes():
+        layer = dec.layers[name]
+        k_w, k_b = parameter_table(layer.weight), parameter_table(layer.bias)
+        head += bytes([layer.weight_bits, layer.bias_shift, k_w, k_b])
+        for values, k in ((layer.weight, k_w), (layer.bias, k_b)):
+            encoder.encode((values.ravel() + SYMBOL_BOUND).astype(np.int32), _model(k))
+    shapes = [g.shape for g in dec.grids]
+    for g, shape, anchors in _grid_passes(arch, shapes):
+        parent = dec.grids[g + 1] if g + 1 < arch.grids else None
+        flat, inputs = pass_elements(dec.grids[g], parent, shape, anchors)
+        if not flat.size:
+            continue
+        table, offset = _pass_tables(dec.layers, inputs, g, anchors)
+        symbols = dec.grids[g].ravel()[flat] - offset
+        order = np.argsort(table, kind="stable")
+        table, symbols = table[order], symbols[order]
+        starts = np.flatnonzero(np.diff(table, prepend=-1))
+        for start, stop in zip(starts, list(starts[1:]) + [table.size]):
+            encoder.encode((symbols[start:stop] + SYMBOL_BOUND).astype(np.int32), _model(int(table[start])))
+    return head + encoder.get_compressed().astype("<u4").tobytes()
+
+
+def parameter_table(values: np.ndarray) -> int:
+    """The zero-mean table (k) that codes a layer's parameters in the fewest bits."""
+    v = values.ravel().astype(np.int64) + SYMBOL_BOUND
+    freq = tables()[:SCALE_LEVELS]
+    costs = -np.log2(freq[:, v] / float(1 << 24)).sum(axis=1)
+    return int(np.argmin(costs))
+
+
+def read_architecture(payload: bytes) -> Architecture:
+    if len(payload) < HEADER_BYTES:
+        raise PayloadError("overfit payload shorter than its header")
+    arch = Architecture(*payload[:HEADER_BYTES])
+    try:
+        arch.check()
+    except ValueError as exc:
+        raise PayloadError(str(exc)) from None
+    return arch
+
+
+def decode(payload: bytes, padded_height: int, padded_width: int) -> Decoder:
+    """Parse and entropy-decode; every size is checked before it is allocated."""
+    arch = read_architecture(payload)
+    layout = arch.layer_shapes()
+    stream_start = HEADER_BYTES + LAYER_BYTES * len(layout)
+    if len(payload) < stream_start:
+        raise PayloadError("overfit payload ends inside its layer table")
+    if (len(payload) - stream_start) % 4:
+        raise PayloadError("overfit payload's range-coded stream is not a whole number of 32-bit words")
+    words = np.frombuffer(payload[stream_start:], dtype="<u4").astype(np.uint32)
+    decoder = constriction.stream.queue.RangeDecoder(words)
+    layers = {}
+    try:
+        for i, (name, shape, bias_rows) in enumerate(layout):
+            wb, bs, k_w, k_b = payload[HEADER_BYTES + LAYER_BYTES * i: HEADER_BYTES + LAYER_BYTES * (i + 1)]
+            if wb > MAX_WEIGHT_FRACTION_BITS or bs > MAX_BIAS_SHIFT or k_w >= SCALE_LEVELS or k_b >= SCALE_LEVELS:
+                raise PayloadError(f"layer {name}: parameter fields out of range")
+            weight = _decode_values(decoder, int(np.prod(shape)), k_w).reshape(shape)
+            bias = _decode_values(decoder, bias_rows * shape[0], k_b).reshape(bias_rows, shape[0])
+            layers[name] = Layer(weight, bias, wb, bs)
+        check_exact(layers)
+        shapes = grid_shapes(arch, padded_height, padded_width)
+        grids = [np.zeros(s, dtype=np.int64) for s in shapes]
+        for g, shape, anchors in _grid_passes(arch, shapes):
+            parent = grids[g + 1] if g + 1 < arch.grids else None
+            flat, inputs = pass_elements(grids[g], parent, shape, anchors)
+            if not flat.size:
+                continue
+            table, offset = _pass_tables(layers, inputs, g, anchors)
+            order = np.argsort(table, kind="stable")
+            sorted_table = table[order]
+            symbols = np.empty(flat.size, dtype=np.int64)
+            starts = np.flatnonzero(np.diff(sorted_table, prepend=-1))
+            for start, stop in zip(starts, list(starts[1:]) + [flat.size]):
+                symbols[start:stop] = decoder.decode(_model(int(sorted_table[start])), int(stop - start))
+            values = np.empty(flat.size, dtype=np.int64)
+            values[order] = symbols - SYMBOL_BOUND + offset[order]
+            if values.size and np.abs(values).max() > LATENT_BOUND:
+                raise PayloadError(f"grid {g}: a latent value outside ±{LATENT_BOUND}")
+            grids[g].ravel()[flat] = values
+    except PayloadError:
+        raise
+    except ValueError as exc:                 # ExactnessError, shape errors
+        raise PayloadError(str(exc)) from None
+    except Exception as exc:                  # constriction raises plain exceptions on invalid streams
+        raise PayloadError(f"invalid range-coded stream: {exc}") from None
+    return Decoder(arch, layers, grids)
+
+
+def _decode_values(decoder, count: int, k: int) -> np.ndarray:
+    if not count:
+        return np.zeros(0, dtype=np.int64)
+    return decoder.decode(_model(k), count).astype(np.int64) - SYMBOL_BOUND
+

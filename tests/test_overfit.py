@@ -1,0 +1,161 @@
+"""The overfitted backend: exact integer decoder, payload layout, end-to-end coding, determinism."""
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import gzc
+from gzc.codec import codec as core
+from gzc.codec.backend import CorruptPayloadError, UnsupportedSettingError
+from gzc.codec.overfit import integer_net, laplace
+from gzc.codec.overfit import payload as payload_io
+from gzc.codec.overfit.architecture import (LATENT_BOUND, SYMBOL_BOUND, Architecture, grid_shapes,
+                                            padded_size)
+from gzc.codec.overfit.backend import OverfitBackend, grids_for
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def random_decoder(rng: np.random.Generator, arch: Architecture, height: int, width: int,
+                   weight_peak: int = 40) -> payload_io.Decoder:
+    """A decoder with random small parameters (what the encoder could have written)."""
+    layers = {}
+    for name, shape, rows in arch.layer_shapes():
+        weight = rng.integers(-weight_peak, weight_peak + 1, size=shape)
+        bias = rng.integers(-30, 31, size=(rows, shape[0]))
+        layers[name] = integer_net.Layer(weight, bias, weight_bits=int(rng.integers(4, 9)),
+                                         bias_shift=int(rng.integers(0, 4)))
+    ph, pw = padded_size(arch, height, width)
+    grids = [np.clip(np.round(rng.laplace(0, 1.5, size=s)), -LATENT_BOUND, LATENT_BOUND).astype(np.int64)
+             for s in grid_shapes(arch, ph, pw)]
+    return payload_io.Decoder(arch, layers, grids)
+
+
+def test_probability_tables_are_the_specified_family():
+    tables = laplace.tables()            # raises if the hash differs from the spec's
+    assert tables.shape == (4 * 64, 2 * SYMBOL_BOUND + 1)
+    assert np.all(tables.sum(axis=1) == 1 << 24) and tables.min() >= 1
+    # a wider scale spreads the mass: the zero residual's share falls with k (mean 0)
+    assert np.all(np.diff(tables[:64, SYMBOL_BOUND]) < 0)
+
+
+def test_payload_round_trips_exactly():
+    rng = np.random.default_rng(5)
+    arch = Architecture(grids=4, arm_hidden=6, syn_hidden=5, syn_refine=1)
+    dec = random_decoder(rng, arch, 37, 50)
+    data = payload_io.encode(dec)
+    back = payload_io.decode(data, *dec.grids[0].shape)
+    assert back.arch == arch
+    for a, b in zip(dec.grids, back.grids):
+        np.testing.assert_array_equal(a, b)
+    for name in dec.layers:
+        np.testing.assert_array_equal(dec.layers[name].weight, back.layers[name].weight)
+        np.testing.assert_array_equal(dec.layers[name].bias, back.layers[name].bias)
+        assert dec.layers[name].weight_bits == back.layers[name].weight_bits
+
+
+def test_a_layer_that_float32_could_not_sum_exactly_is_refused():
+    rng = np.random.default_rng(1)
+    arch = Architecture(grids=2, arm_hidden=4, syn_hidden=4, syn_refine=1)
+    dec = random_decoder(rng, arch, 8, 8)
+    integer_net.check_exact(dec.layers)
+    big = dec.layers["syn_refine_1"]
+    # 27 inputs of up to 4095 times 126 is 13.9 M; a bias of 2^22 takes the bound past 2^24
+    dec.layers["syn_refine_1"] = integer_net.Layer(np.full_like(big.weight, 126), np.full_like(big.bias, 64), 0, 16)
+    with pytest.raises(integer_net.ExactnessError):
+        integer_net.check_exact(dec.layers)
+    with pytest.raises(integer_net.ExactnessError):
+        payload_io.encode(dec)
+
+
+def test_upsampling_is_the_bilinear_half_pixel_filter():
+    v = np.array([[0, 16], [32, 48]], dtype=np.int64)
+    out = integer_net.upsample2(v)
+    # output (0, 1) sits at input (0, 0.25): 3/4·0 + 1/4·16 = 4, then the first row clamps
+    assert out.shape == (4, 4)
+    assert out[0].tolist() == [0, 4, 12, 16]
+    assert out[:, 0].tolist() == [0, 8, 24, 32]
+
+
+def test_grid_count_shrinks_for_small_images():
+    assert grids_for(512, 768) == 7 and grids_for(16, 100) == 3 and grids_for(1, 1) == 1
+    assert padded_size(Architecture(grids=7), 512, 768) == (512, 768)
+
+
+@pytest.fixture(scope="module")
+def small_file():
+    rgb = np.asarray(Image.open(ROOT / "tests" / "data" / "kodim23.png").convert("RGB"))[200:240, 300:348].copy()
+    backend, _ = OverfitBackend().configure({"steps": 120, "progress": False})
+    data = core.encode_with(backend, rgb, bits=4)
+    return rgb, data
+
+
+def test_encodes_and_decodes_through_the_api(small_file):
+    rgb, data = small_file
+    header = gzc.read_header(data)
+    assert header.backend == 3 and header.model_id == b"overfit1" and header.coder == 4
+    assert header.latent_shape == (grids_for(40, 48), 48, 48)
+    out = np.asarray(gzc.decode(data))
+    assert out.shape == rgb.shape
+    mse = np.mean((out.astype(float) - rgb) ** 2)
+    flat = np.mean((rgb.astype(float) - rgb.reshape(-1, 3).mean(0)) ** 2)   # the best single colour
+    assert mse < flat / 4           # it learned the picture, not just its mean colour
+
+
+def test_corrupt_payloads_are_refused(small_file):
+    _, data = small_file
+    header = gzc.read_header(data)
+    backend = OverfitBackend()
+    for bad in (header.payload[:3], header.payload[:40], b"\x09" + header.payload[1:]):
+        with pytest.raises(CorruptPayloadError):
+            backend.decode_image(header.__class__(**{**header.__dict__, "payload": bad}))
+
+
+def test_unknown_options_and_efforts_are_refused():
+    with pytest.raises(UnsupportedSettingError):
+        OverfitBackend().configure({"channels": 4})
+    with pytest.raises(UnsupportedSettingError):
+        OverfitBackend().configure({"effort": 9})
+
+
+DECODE_SCRIPT = """
+import hashlib, json, sys
+import gzc
+from gzc.codec import codec as core
+data = open(sys.argv[1], "rb").read()
+pixels = gzc.codec.codec.decode_bytes(data).pixels
+print(json.dumps({"sha": hashlib.sha256(pixels.tobytes()).hexdigest(), "torch": "torch" in sys.modules}))
+"""
+
+
+def test_decoding_is_torch_free_and_identical_under_any_thread_count(small_file, tmp_path):
+    _, data = small_file
+    path = tmp_path / "f.gzc"
+    path.write_bytes(data)
+    results = []
+    for threads in ("1", "2"):
+        env = {**os.environ, "OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+        env.pop("MKL_CBWR", None)
+        out = subprocess.run([sys.executable, "-c", DECODE_SCRIPT, str(path)], capture_output=True, text=True,
+                             env=env, check=True)
+        results.append(json.loads(out.stdout))
+    assert results[0] == results[1]
+    assert results[0]["torch"] is False
+    assert results[0]["sha"] == hashlib.sha256(np.asarray(gzc.decode(data)).tobytes()).hexdigest()
+
+
+VECTORS = ROOT / "spec" / "vectors"
+
+
+@pytest.mark.parametrize("vector", [v for v in json.loads((VECTORS / "vectors.json").read_text())["valid"]
+                                    if v["model"] == "overfit-v1"], ids=lambda v: v["file"])
+def test_overfit_vectors_decode_to_exactly_the_recorded_pixels(vector):
+    """Integer synthesis: the pixel hash itself is the conformance criterion, no ±1 tolerance."""
+    pixels = core.decode_bytes((VECTORS / vector["file"]).read_bytes()).pixels
+    assert hashlib.sha256(np.ascontiguousarray(pixels).tobytes()).hexdigest() == vector["decoded_sha256"]
