@@ -23,12 +23,21 @@ import os
 os.environ.setdefault("MKL_CBWR", "AVX2,STRICT")
 
 __version__ = "0.1.0"
-__all__ = ["encode", "decode", "read_header", "__version__"]
+__all__ = ["encode", "decode", "read_header", "__version__", "GzcError", "GzcFormatError", "CorruptPayloadError",
+           "UnsupportedError", "UnknownModelError", "UnsupportedSettingError", "LimitExceededError",
+           "ImageReadError"]
+
+# One error hierarchy (formats/errors.py): every error for bad input derives from GzcError.
+from .formats.errors import (CorruptPayloadError, GzcError, GzcFormatError, ImageReadError,  # noqa: E402
+                             LimitExceededError, UnknownModelError, UnsupportedError, UnsupportedSettingError)
 
 
 def _register_pillow_plugin() -> None:
     """Make Image.open / Image.save understand .gzc (Pillow is light; torch is not imported)."""
-    from .codec.pillow_plugin import register
+    # By its installed name, not relatively: pytest 8 also imports this folder's __init__.py as
+    # package "main" (the repository root), and a second copy of the plugin registered under that
+    # name would raise its own copy of the error classes, which gzc's decoder does not raise.
+    from gzc.codec.pillow_plugin import register
     register()
 
 

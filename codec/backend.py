@@ -23,7 +23,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..formats import Chunk, GzcFile
+from ..formats import Chunk, CorruptPayloadError, GzcFile, UnsupportedSettingError  # noqa: F401 (re-exported)
 
 
 @dataclass(frozen=True)
@@ -122,9 +122,3 @@ class Backend(ABC):
                 f"model {self.name} supports --bits {', '.join(map(str, self.supported_bits))}, not {bits}")
 
 
-class UnsupportedSettingError(ValueError):
-    """A coding parameter that the chosen model does not offer."""
-
-
-class CorruptPayloadError(ValueError):
-    """The container is valid but its payload does not decode under the declared model."""

@@ -17,6 +17,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from .. import formats
+from ..formats import LimitExceededError, TargetUnreachableError  # noqa: F401 (re-exported: old import path)
 from ..formats import (CHUNK_ALPH, CODER_NAMES, CODER_OWN, CODER_RANGE, CODER_RANGE_CONTEXT, COLOR_GRAY, COLOR_RGB,
                        GzcFile, Metadata)
 from ..weights import WEIGHTS_DIR
@@ -27,10 +28,6 @@ from .imageio import DEFAULT_MAX_PIXELS  # the one limit for encoder and decoder
 from .registry import find_by_id, find_model, load_backend
 
 CODERS = {name: code for code, name in CODER_NAMES.items()}
-
-
-class LimitExceededError(ValueError):
-    """The file declares an image larger than the decoder is allowed to produce."""
 
 
 @dataclass(frozen=True)
@@ -134,10 +131,6 @@ def encode_payload(symbols: np.ndarray, backend: Backend, bits: int, coder: str)
     return elias_gamma.encode(symbols if coded is None else symbols[coded])
 
 
-class TargetUnreachableError(ValueError):
-    """Even the smallest setting of the model produces a file above the requested size."""
-
-
 def encode_to_size(rgb: np.ndarray, max_bytes: int, *, color: int = COLOR_RGB, model: str | None = None,
                    coder: str = "range", backend: str | None = None,
                    options: Mapping[str, Any] | None = None, alpha: np.ndarray | None = None,
@@ -163,8 +156,8 @@ def encode_to_size(rgb: np.ndarray, max_bytes: int, *, color: int = COLOR_RGB, m
 
 
 def decode_bytes(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, weights_dir: Path = WEIGHTS_DIR) -> Decoded:
-    """.gzc bytes → pixels. Raises GzcFormatError, ModelError, LimitExceededError,
-    UnsupportedSettingError or CorruptPayloadError, never anything generic."""
+    """.gzc bytes → pixels. Raises a :class:`~gzc.formats.GzcError` (GzcFormatError, UnknownModelError,
+    LimitExceededError or CorruptPayloadError) for any bad file, never anything generic."""
     header = _read_within(data, max_pixels)
     return _decode(header, load_backend(find_by_id(header.model_id, weights_dir, header.backend)))
 
@@ -222,7 +215,11 @@ def _check_backend(backend: Backend, header: GzcFile) -> None:
     if header.backend != backend.kind:
         raise CorruptPayloadError(f"header says backend {header.backend} but model {backend.name} "
                                   f"is backend {backend.kind}")
-    backend.check_bits(header.bits)
+    try:
+        backend.check_bits(header.bits)
+    except UnsupportedSettingError:      # a setting the file's model lacks: spec §3 says corrupt payload
+        raise CorruptPayloadError(f"the file declares --bits {header.bits}, which its model {backend.name} "
+                                  f"does not have ({', '.join(map(str, backend.supported_bits))})") from None
 
 
 def _check_header_against(backend: Backend, header: GzcFile) -> None:

@@ -33,12 +33,7 @@ GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
 DEFAULT_MAX_PIXELS = 1 << 26
 
 
-class ImageReadError(ValueError):
-    """The input is not an image Pillow can decode."""
-
-
-class ImageTooLargeError(ValueError):
-    """The input declares more pixels than the encoder is allowed to process."""
+from ..formats import ImageReadError, ImageTooLargeError  # noqa: F401 (re-exported: the old import path)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from ..formats import UnsupportedSettingError
 from ..formats.metadata import EXIF_PREFIX, FIELDS, LIMITS, NAMES, TIFF_HEADERS, Metadata
 
 #: ``--metadata`` words → Metadata fields (as avifenc/cwebp name them)
@@ -22,7 +23,7 @@ JPEG_MARKER_PAYLOAD = 65533
 JPEG_XMP_HEADER = len(b"http://ns.adobe.com/xap/1.0/\x00")
 
 
-class MetadataSelectionError(ValueError):
+class MetadataSelectionError(UnsupportedSettingError):
     """A ``--metadata`` value that is not all, none or a list of icc, exif and xmp."""
 
 

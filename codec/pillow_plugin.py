@@ -12,12 +12,20 @@ Alpha (RGBA, LA, transparency) is kept; so are the image's ``icc_profile``,
 ``metadata="none"`` (or ``"icc,exif"``, …) says otherwise; ``exact=True`` keeps the
 colour under fully transparent pixels (replaced by a cheap fill by default). Opened files have
 mode RGBA or LA when they hold alpha, and their metadata in ``info``.
+
+Pillow's conventions, which applications rely on: ``Image.open`` raises
+``UnidentifiedImageError`` for a file that is not valid .gzc; ``load()`` raises
+``OSError`` for a corrupt payload (as a truncated PNG does), never ``ValueError``;
+``Image.MAX_IMAGE_PIXELS`` is the size limit (``Image.open`` warns above it and
+raises ``DecompressionBombError`` above twice it; the decoder honours the same
+limit instead of gzc's own, and none when the application sets it to None).
+Works on every Pillow from 10.0 (the declared floor; tiles are plain tuples there).
 """
 from __future__ import annotations
 
 from PIL import Image, ImageFile
 
-from ..formats import CHUNK_ALPH, COLOR_GRAY, MAGIC, GzcFormatError, Metadata, read_header
+from ..formats import CHUNK_ALPH, COLOR_GRAY, MAGIC, GzcError, GzcFormatError, Metadata, read_header
 
 FORMAT = "GZC"
 
@@ -39,20 +47,42 @@ class GzcImageFile(ImageFile.ImageFile):
             raise SyntaxError(f"not a valid .gzc file: {exc}") from None
         from .metadata import to_info
         self._size = (header.width, header.height)
-        self._mode = ("L" if header.color == COLOR_GRAY else "RGB") + ("A" if header.chunk(CHUNK_ALPH) else "")
+        mode = ("L" if header.color == COLOR_GRAY else "RGB") + ("A" if header.chunk(CHUNK_ALPH) else "")
+        if isinstance(getattr(type(self), "mode", None), property):
+            self._mode = mode              # Pillow ≥ 10.1: mode is a read-only property over _mode
+        else:
+            self.mode = mode               # Pillow 10.0: a plain attribute
         self.info.update(to_info(metadata))
         self.info["gzc_bits"] = header.bits
         self.info["gzc_model_id"] = header.model_id.hex()
-        self.tile = [ImageFile._Tile("gzc", (0, 0) + self.size, 0, None)]
+        # ImageFile._Tile (a named tuple) is Pillow ≥ 11; a plain tuple works on every version
+        tile = getattr(ImageFile, "_Tile", None)
+        self.tile = [(tile or _plain_tile)("gzc", (0, 0) + self.size, 0, None)]
+
+
+def _plain_tile(*fields):
+    return tuple(fields)
+
+
+def pixel_limit() -> int | None:
+    """The decoder's limit under Pillow's: twice MAX_IMAGE_PIXELS (where Pillow raises
+    DecompressionBombError; Image.open has already warned above it), None for no limit."""
+    limit = Image.MAX_IMAGE_PIXELS
+    return None if limit is None else 2 * int(limit)
 
 
 class GzcDecoder(ImageFile.PyDecoder):
     _pulls_fd = True
 
     def decode(self, buffer):
+        from ..formats.container import MAX_SIDE
         from .codec import decode_bytes
         assert self.fd is not None
-        decoded = decode_bytes(self.fd.read())
+        limit = pixel_limit()
+        try:
+            decoded = decode_bytes(self.fd.read(), max_pixels=MAX_SIDE ** 2 if limit is None else limit)
+        except GzcError as exc:           # Pillow plugins report undecodable data as OSError
+            raise OSError(f"cannot decode .gzc data: {exc}") from exc
         self.set_as_raw(decoded.image().tobytes())
         return -1, 0
 

@@ -27,8 +27,7 @@ from .backend import Backend
 from .plugins import BackendPlugin, installed_plugins, plugin_named
 
 
-class ModelError(ValueError):
-    """A model that is not installed, or whose weights fail verification."""
+from ..formats import ModelError, UnknownModelError  # noqa: F401 (re-exported: the old import path)
 
 
 @dataclass(frozen=True)

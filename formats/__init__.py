@@ -5,8 +5,10 @@ from .container import (CODER_ELIAS_GAMMA, CODER_NAMES, CODER_OWN, CODER_RANGE, 
                         MODEL_ID_BYTES, Chunk, GzcFile, read, read_header, write)
 from .chunks import GanzParameters, RoiMap
 from .metadata import Metadata
-from .errors import (BadMagicError, CrcMismatchError, GzcFormatError, MalformedFieldError, TruncatedError,
-                     UnknownCriticalChunkError, UnsupportedVersionError)
+from .errors import (BadMagicError, CorruptPayloadError, CrcMismatchError, GzcError, GzcFormatError, ImageReadError,
+                     ImageTooLargeError, LimitExceededError, MalformedFieldError, ModelError, TargetUnreachableError,
+                     TruncatedError, UnknownCriticalChunkError, UnknownModelError, UnsupportedError,
+                     UnsupportedSettingError, UnsupportedVersionError)
 
 __all__ = [
     "CODER_ELIAS_GAMMA",
@@ -34,6 +36,16 @@ __all__ = [
     "read",
     "read_header",
     "write",
+    "GzcError",
+    "UnsupportedError",
+    "CorruptPayloadError",
+    "UnknownModelError",
+    "ModelError",
+    "UnsupportedSettingError",
+    "LimitExceededError",
+    "ImageTooLargeError",
+    "TargetUnreachableError",
+    "ImageReadError",
     "BadMagicError",
     "CrcMismatchError",
     "GzcFormatError",

@@ -95,7 +95,7 @@ def test_header_that_disagrees_with_the_model_is_refused(photo):
         decode_bytes(_rewrite(data, width=500))
     with pytest.raises(CorruptPayloadError, match="latent shape"):
         decode_bytes(_rewrite(data, latent_shape=(160, 1, 1)))
-    with pytest.raises(UnsupportedSettingError):
+    with pytest.raises(CorruptPayloadError, match="declares --bits 12"):   # spec §3: corrupt payload
         decode_bytes(_rewrite(data, bits=12))
     with pytest.raises(registry.ModelError, match="0011223344556677"):
         decode_bytes(_rewrite(data, model_id=bytes.fromhex("0011223344556677")))

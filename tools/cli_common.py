@@ -5,12 +5,18 @@ Exit codes (documented in the README; modelled on cjxl/djxl):
     0  success
     1  internal error (a bug: please report it)
     2  bad command-line arguments
-    3  cannot read the input (missing file, not an image, empty input)
-    4  invalid or corrupt .gzc data (bad signature, truncated, CRC mismatch, bad payload)
-    5  unsupported: unknown model, newer format version, unknown critical chunk,
-       a setting the model lacks, an image above the pixel limit, or a
-       --target-size/--target-bpp that even the smallest setting exceeds
+    3  cannot read the input (missing file, not an image, empty input): ImageReadError
+    4  invalid or corrupt .gzc data: GzcFormatError (bad signature, truncated, CRC
+       mismatch, malformed field) or CorruptPayloadError (bad payload, or a setting the
+       file's model lacks)
+    5  unsupported: UnsupportedError (unknown model, newer format version, unknown
+       critical chunk, an encoder option the model lacks), LimitExceededError (an
+       image above the pixel limit), TargetUnreachableError (a --target-size or
+       --target-bpp that even the smallest setting exceeds)
     6  cannot write the output
+
+The error classes all derive from gzc.GzcError (formats/errors.py); anything else
+reaching the top is a bug and exits 1.
 
 Every failure prints exactly one line, ``PROG: error: MESSAGE``, on stderr
 (set GZC_DEBUG=1 to get the traceback as well), and no output file is left
@@ -35,25 +41,20 @@ class CliError(Exception):
         self.code = code
 
 
-def classify(exc: BaseException) -> int:
-    """Map an exception from the library to an exit code."""
-    from ..codec.backend import UnsupportedSettingError
-    from ..codec.registry import ModelError
-    from ..formats import GzcFormatError, UnknownCriticalChunkError, UnsupportedVersionError
-    from ..codec.codec import CorruptPayloadError, LimitExceededError, TargetUnreachableError
-    from ..codec.imageio import ImageReadError, ImageTooLargeError
+def exit_codes() -> list[tuple[type, int]]:
+    """The branches of the error hierarchy (formats/errors.py) and their exit codes, most
+    specific first: UnsupportedVersionError is a GzcFormatError but exits 5, not 4."""
+    from ..formats import errors as e
+    return [(e.UnsupportedError, EXIT_UNSUPPORTED), (e.LimitExceededError, EXIT_UNSUPPORTED),
+            (e.TargetUnreachableError, EXIT_UNSUPPORTED), (e.GzcFormatError, EXIT_CORRUPT),
+            (e.CorruptPayloadError, EXIT_CORRUPT), (e.ImageReadError, EXIT_INPUT)]
 
+
+def classify(exc: BaseException) -> int:
+    """Map an exception from the library to an exit code (anything outside GzcError is a bug: 1)."""
     if isinstance(exc, CliError):
         return exc.code
-    if isinstance(exc, (UnsupportedVersionError, UnknownCriticalChunkError, ModelError,
-                        UnsupportedSettingError, LimitExceededError, TargetUnreachableError,
-                        ImageTooLargeError)):
-        return EXIT_UNSUPPORTED
-    if isinstance(exc, (GzcFormatError, CorruptPayloadError)):
-        return EXIT_CORRUPT
-    if isinstance(exc, ImageReadError):
-        return EXIT_INPUT
-    return EXIT_INTERNAL
+    return next((code for cls, code in exit_codes() if isinstance(exc, cls)), EXIT_INTERNAL)
 
 
 def fail(prog: str, exc: BaseException) -> None:

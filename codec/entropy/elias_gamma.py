@@ -14,10 +14,12 @@ from __future__ import annotations
 import numpy as np
 from bitarray import bitarray
 
+from ...formats import CorruptPayloadError
+
 MAX_MAGNITUDE = (1 << 30) - 1  # keeps n below 2^31, so codes fit in 61 bits
 
 
-class EliasGammaError(ValueError):
+class EliasGammaError(CorruptPayloadError):
     """The payload does not contain the expected number of valid Elias-gamma codes."""
 
 

@@ -21,10 +21,11 @@ from __future__ import annotations
 import constriction
 import numpy as np
 
+from ...formats import CorruptPayloadError
 from .tables import TABLE_PRECISION, check_table
 
 
-class RangeCoderError(ValueError):
+class RangeCoderError(CorruptPayloadError):
     """The payload cannot be a range-coded stream for this latent shape."""
 
 

@@ -29,7 +29,7 @@ import torch
 from PIL import Image
 from safetensors.torch import load as load_safetensors
 
-from ...formats import CHUNK_GANZ, Chunk, GanzParameters, GzcFormatError
+from ...formats import CHUNK_GANZ, Chunk, GanzParameters
 from ..backend import Backend, CorruptPayloadError, EntropyTables, UnsupportedSettingError
 from ..entropy.tables import check_table
 from ..fixed_path import fixed_compute_path
@@ -110,10 +110,7 @@ class LatentSearchBackend(Backend):
         ganz = None
         for chunk in chunks:
             if chunk.type == CHUNK_GANZ:
-                try:
-                    ganz = GanzParameters.from_chunk(chunk)
-                except GzcFormatError as exc:
-                    raise CorruptPayloadError(str(exc)) from None
+                ganz = GanzParameters.from_chunk(chunk)  # its format errors as ROIM's: truncated, malformed
                 if ganz.dims > projection.MAX_DIMS:
                     raise CorruptPayloadError(f"GANZ latent size {ganz.dims} exceeds {projection.MAX_DIMS}")
             elif chunk.critical:

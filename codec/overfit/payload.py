@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import constriction
 import numpy as np
 
+from ...formats import CorruptPayloadError
 from .architecture import (LATENT_BOUND, MAX_BIAS_SHIFT, MAX_WEIGHT_FRACTION_BITS, SCALE_LEVELS,
                            SYMBOL_BOUND, Architecture, grid_shapes)
 from .integer_net import (Layer, anchor_mask, check_exact, context_predictions, neighbour_features,
@@ -30,7 +31,7 @@ HEADER_BYTES = 4
 LAYER_BYTES = 4
 
 
-class PayloadError(ValueError):
+class PayloadError(CorruptPayloadError):
     """The payload is not a valid overfitted decoder + latents for this image."""
 
 

@@ -182,7 +182,7 @@ def main() -> None:
         "ganz_dims_mismatch.gzc": (formats.write(dataclasses.replace(
             ganz, chunks=(formats.GanzParameters(1, 255).to_chunk(),))), "CorruptPayloadError"),
         "ganz_chunk_truncated.gzc": (formats.write(dataclasses.replace(
-            ganz, chunks=(formats.Chunk(b"GANZ", b"\x00" * 8),))), "CorruptPayloadError"),
+            ganz, chunks=(formats.Chunk(b"GANZ", b"\x00" * 8),))), "TruncatedError"),
         "gen_channels_not_a_rate_point.gzc": (formats.write(dataclasses.replace(
             gen, latent_shape=(3,) + tuple(gen.latent_shape[1:]))), "CorruptPayloadError"),
         "roim_background_not_below_channels.gzc": (formats.write(dataclasses.replace(
