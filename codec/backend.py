@@ -54,6 +54,15 @@ class Backend(ABC):
     #: the --bits values this model supports, and the one used by default
     supported_bits: tuple[int, ...]
     default_bits: int
+    #: the rate points a model offers through its ``channels`` option (a generative
+    #: autoencoder's nested bottleneck channels, spec §7.1); empty: no such option
+    channel_counts: tuple[int, ...] = ()
+
+    @property
+    def cheap_rate_control(self) -> bool:
+        """Whether rate control (``--target-size``) may encode once per setting. Not for a
+        backend that owns its payload: the overfitted one fits a decoder per encode (minutes)."""
+        return not self.owns_payload
 
     @abstractmethod
     def latent_shape(self, width: int, height: int) -> tuple[int, ...]:

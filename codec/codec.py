@@ -135,24 +135,43 @@ def encode_to_size(rgb: np.ndarray, max_bytes: int, *, color: int = COLOR_RGB, m
                    coder: str = "range", backend: str | None = None,
                    options: Mapping[str, Any] | None = None, alpha: np.ndarray | None = None,
                    metadata: Metadata | None = None, exact: bool = False) -> bytes:
-    """Rate control (like ``cwebp -size``): the highest ``--bits`` whose file is ≤ ``max_bytes``.
+    """Rate control (like ``cwebp -size``): the largest file ≤ ``max_bytes`` over every setting
+    the model offers, every ``--bits`` at every ``--channels`` rate point of a generative model
+    (only the given one if ``options`` names it).
 
-    File size grows with bits, so settings are tried from the most bits down and
-    the first that fits is returned; sizes are those of the complete files
-    (alpha and metadata included).
+    At one channel count the size grows with bits, so bits are tried from the most down and
+    the first that fits ends that channel count; the largest fitting file over the channel
+    counts (the most information kept) is returned. Sizes are those of the complete files
+    (alpha and metadata included). A backend whose encodes are expensive
+    (:attr:`Backend.cheap_rate_control` false: the overfitted one, minutes per encode)
+    is refused with an :class:`UnsupportedSettingError` instead of a search of hours.
     """
     chosen = load_backend(find_model(model, backend=backend))
+    if not chosen.cheap_rate_control:
+        raise UnsupportedSettingError(f"--target-size/--target-bpp would encode once per setting of model "
+                                      f"{chosen.name} ({len(chosen.supported_bits)} settings), and each encode of "
+                                      f"this backend takes minutes: choose --bits yourself")
     if alpha is not None and not exact:
         rgb = fill_transparent(rgb, alpha)            # once, not once per setting
-    smallest = None
-    for bits in sorted(chosen.supported_bits, reverse=True):
-        data = encode_with(chosen, rgb, color=color, bits=bits, coder=coder, options=options, alpha=alpha,
-                           metadata=metadata, exact=True)
-        if len(data) <= max_bytes:
-            return data
-        smallest = (len(data), bits)
-    raise TargetUnreachableError(f"cannot reach {max_bytes} bytes: the smallest file is {smallest[0]} bytes "
-                                 f"(--bits {smallest[1]} of model {chosen.name})")
+    options = {k: v for k, v in (options or {}).items() if v is not None}
+    channel_choices = [options["channels"]] if "channels" in options else list(chosen.channel_counts) or [None]
+    best, smallest = None, None
+    for channels in channel_choices:
+        setting = options if channels is None else {**options, "channels": channels}
+        for bits in sorted(chosen.supported_bits, reverse=True):
+            data = encode_with(chosen, rgb, color=color, bits=bits, coder=coder, options=setting, alpha=alpha,
+                               metadata=metadata, exact=True)
+            if len(data) <= max_bytes:
+                best = data if best is None or len(data) > len(best) else best
+                break
+            if smallest is None or len(data) < smallest[0]:
+                smallest = (len(data), bits, channels)
+    if best is not None:
+        return best
+    size, bits, channels = smallest
+    raise TargetUnreachableError(f"cannot reach {max_bytes} bytes: the smallest file is {size} bytes (--bits {bits}"
+                                 + (f" --channels {channels}" if channels is not None else "")
+                                 + f" of model {chosen.name})")
 
 
 def decode_bytes(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, weights_dir: Path = WEIGHTS_DIR) -> Decoded:

@@ -16,7 +16,9 @@ What happens to each kind of input (documented in the README):
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -52,12 +54,16 @@ def load_image(source, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[np.ndarray
     return picture.rgb, picture.color
 
 
-def load_picture(source, max_pixels: int = DEFAULT_MAX_PIXELS) -> Picture:
+def load_picture(source, max_pixels: int = DEFAULT_MAX_PIXELS, name: str | None = None) -> Picture:
     """Path, bytes or PIL image → :class:`Picture` (colour, alpha, ICC/EXIF/XMP), upright.
 
     The size is checked from the image header *before* the pixels are decoded,
-    so an absurdly large input is refused without a large allocation.
+    so an absurdly large input is refused without a large allocation. Errors name
+    the input as ``name`` (bytes have no name of their own: Pillow would print
+    ``<_io.BytesIO object at 0x…>``), or the path.
     """
+    if name is None and isinstance(source, (str, Path)):
+        name = str(source)
     try:
         if isinstance(source, Image.Image):
             im = source
@@ -79,8 +85,12 @@ def load_picture(source, max_pixels: int = DEFAULT_MAX_PIXELS) -> Picture:
         raise ImageTooLargeError(f"image too large: {exc}") from None
     except ImageTooLargeError:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise ImageReadError(f"cannot read image: {exc}") from None
+    except UnidentifiedImageError:
+        raise ImageReadError(f"cannot identify image file{' ' + name if name else ''} "
+                             f"(not an image format Pillow reads)") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        detail = re.sub(r"<_io\.BytesIO object at 0x[0-9a-fA-F]+>", "the input", str(exc))
+        raise ImageReadError(f"cannot read image{' ' + name if name else ''}: {detail}") from None
     return Picture(rgb, color, alpha, metadata, warnings)
 
 

@@ -48,7 +48,8 @@ def _run_one(work: Callable[[bytes], bytes], src: Path, dst: Path) -> tuple[str,
             f.write(result)
         return str(src), EXIT_OK, ""
     except Exception as exc:  # reported per file; the batch goes on
-        return str(src), classify(exc), str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+        message = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+        return str(src), classify(exc), message
 
 
 def run_batch(prog: str, inputs: list[str], out_dir: str, suffix: str, extensions: set[str],
@@ -79,7 +80,8 @@ def run_batch(prog: str, inputs: list[str], out_dir: str, suffix: str, extension
         try:
             for src, code, message in results:
                 if code != EXIT_OK:
-                    progress.console.print(f"{prog}: error: {src}: {message}", markup=False, highlight=False,
+                    named = message if src in message else f"{src}: {message}"   # the file named once
+                    progress.console.print(f"{prog}: error: {named}", markup=False, highlight=False,
                                            soft_wrap=True)
                     first_failure = first_failure or code
                     failed += 1

@@ -159,3 +159,48 @@ def _remove(path: str) -> None:
         os.unlink(path)
     except OSError:
         pass
+
+
+def new_app(**settings):
+    """A typer app with the tools' shared settings: plain (click) help, where a flag reads
+    ``-v, --verbose`` rather than a boxed ``--verbose -v <bool>``; ``-h`` as well as ``--help``."""
+    import typer
+    settings.setdefault("context_settings", {"help_option_names": ["-h", "--help"]})
+    return typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None, **settings)
+
+
+def run_app(app, prog: str, args: list[str] | None = None) -> None:
+    """Run a tool's typer app as every gzc tool behaves: a usage error is one ``PROG: error: …``
+    line and exit 2 (click's default is a usage block and, under typer, a box); every command
+    and subcommand takes ``--version``. (``--version`` is read here, before the parser, because
+    typer offers no public way to add one option to every command, and its internals change.)"""
+    import typer
+    import typer.main
+
+    args = sys.argv[1:] if args is None else list(args)
+    if "--version" in (args[:args.index("--")] if "--" in args else args):
+        from .. import __version__
+        print(f"{prog} (gzc) {__version__}")
+        raise SystemExit(EXIT_OK)
+    errors = _click_exceptions()
+    command = typer.main.get_command(app)
+    for each in [command, *getattr(command, "commands", {}).values()]:
+        each.epilog = ((each.epilog or "") + f" {prog} --version prints the version.").strip()
+    try:
+        code = command.main(args=args, prog_name=prog, standalone_mode=False)
+    except errors.UsageError as exc:
+        hint = "" if isinstance(exc, errors.NoSuchOption) else f" (see '{prog} --help')"
+        print(f"{prog}: error: {exc.format_message().splitlines()[0]}{hint}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE) from None
+    except typer.Abort:
+        raise SystemExit(130) from None
+    raise SystemExit(code if isinstance(code, int) else EXIT_OK)
+
+
+def _click_exceptions():
+    """The exceptions module of the click that typer runs on (typer 0.2x vendors its own)."""
+    try:
+        from typer._click import exceptions
+    except ImportError:
+        from click import exceptions
+    return exceptions

@@ -16,11 +16,11 @@ from typing import List, Optional
 
 import typer
 
-from .cli_common import (CliError, EXIT_USAGE, atomic_output, check_batch_paths, read_input, reported_errors,
-                         single_file_paths)
+from .cli_common import (CliError, EXIT_USAGE, atomic_output, check_batch_paths, new_app, read_input, reported_errors,
+                         run_app, single_file_paths)
 
 PROG = "gzc-dec"
-app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+app = new_app()
 EXTENSIONS = {".png": "PNG", ".ppm": "PPM", ".pgm": "PPM", ".pnm": "PPM", ".bmp": "BMP", ".tif": "TIFF",
               ".tiff": "TIFF", ".webp": "WEBP", ".jpg": "JPEG", ".jpeg": "JPEG", ".tga": "TGA"}
 ALPHA_FORMATS = {"PNG", "WEBP", "TIFF", "TGA"}   # Pillow writes (and reads back) alpha in these
@@ -103,7 +103,7 @@ def _output_format(target: str | None, fmt: str | None) -> str:
 
 
 def main() -> None:
-    app(prog_name=PROG)
+    run_app(app, PROG)
 
 
 if __name__ == "__main__":

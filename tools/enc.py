@@ -8,21 +8,22 @@ from typing import List, Optional
 
 import typer
 
-from .cli_common import (CliError, EXIT_INPUT, EXIT_USAGE, atomic_output, check_batch_paths, read_input, reported_errors,
-                         single_file_paths)
+from .cli_common import (CliError, EXIT_INPUT, EXIT_USAGE, atomic_output, check_batch_paths, new_app, read_input,
+                         reported_errors, run_app, single_file_paths)
 
 PROG = "gzc-enc"
-app = typer.Typer(add_completion=False, no_args_is_help=False, pretty_exceptions_enable=False)
+app = new_app(no_args_is_help=False)
 
 
 def encode_image_bytes(data: bytes, bits=None, model=None, coder="range", target_size=None, target_bpp=None,
-                       max_pixels=None, backend=None, options=None, roi=None, metadata="all", exact=False) -> bytes:
+                       max_pixels=None, backend=None, options=None, roi=None, metadata="all", exact=False,
+                       name=None) -> bytes:
     """Image file bytes → .gzc bytes, with the command's options (also the batch workers' job).
     Alpha is always kept; ``metadata`` says which of ICC, EXIF and XMP (--metadata)."""
     from ..codec.codec import encode_pixels, encode_to_size
     from ..codec.imageio import DEFAULT_MAX_PIXELS, ImageReadError, load_mask, load_picture
     from ..codec.metadata import parse_selection
-    picture = load_picture(data, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
+    picture = load_picture(data, max_pixels=max_pixels or DEFAULT_MAX_PIXELS, name=name)
     for message in picture.warnings:
         print(f"{PROG}: warning: {message}", file=sys.stderr)
     rgb, color = picture.rgb, picture.color
@@ -53,7 +54,8 @@ def encode(
     jobs: int = typer.Option(1, "--jobs", "-j", help="batch mode: parallel worker processes"),
     output: Optional[str] = typer.Option(None, "-o", "--outfile", help="output file (alternative to OUTFILE)"),
     bits: Optional[int] = typer.Option(None, "--bits", "-b", help="latent precision in bits (quality knob; "
-                                       "autoencoder: 4–8, default 6; generative models: 2–3, default 3; "
+                                       "autoencoder: 4–8, default 6; generative models: 2–3, default 3, "
+                                       "context models also 4; "
                                        "latent-search: 2–8, default 6; overfit: 1–8, default 4)"),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="model name or model ID (see gzc-info --models)"),
     backend: Optional[str] = typer.Option(None, "--backend", help="autoencoder (default), latent-search "
@@ -118,7 +120,7 @@ def encode(
             work = partial(work, roi=read_input(roi, "region-of-interest mask"))
         data = read_input(infile, "input image")
         t0 = time.perf_counter()
-        encoded = work(data)
+        encoded = work(data, name=infile if infile not in (None, "-") else "(standard input)")
         elapsed = time.perf_counter() - t0
         with atomic_output(target) as f:
             f.write(encoded)
@@ -155,7 +157,7 @@ def _ancillary_note(header) -> str:
 
 
 def main() -> None:
-    app(prog_name=PROG)
+    run_app(app, PROG)
 
 
 if __name__ == "__main__":

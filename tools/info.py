@@ -6,10 +6,10 @@ from typing import Optional
 
 import typer
 
-from .cli_common import read_input, reported_errors
+from .cli_common import new_app, read_input, reported_errors, run_app
 
 PROG = "gzc-info"
-app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+app = new_app()
 
 
 @app.command(help="Describe INFILE ('-' or omitted = stdin), or list the installed models with --models.")
@@ -92,7 +92,7 @@ def _describe_chunk(chunk, header) -> dict:
 
 
 def main() -> None:
-    app(prog_name=PROG)
+    run_app(app, PROG)
 
 
 if __name__ == "__main__":

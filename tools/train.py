@@ -25,9 +25,10 @@ from typing import List, Optional
 import typer
 
 from ..codec.training.autoencoder.generative_config import GenerativeConfig
+from .cli_common import new_app, run_app
 
 GENERATIVE = GenerativeConfig()   # the defaults of `gzc-train generative` (torch-free)
-app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True)
+app = new_app(no_args_is_help=True)
 
 
 def read_log(run: Path) -> dict:
@@ -266,7 +267,7 @@ def export_latent_search(
 
 
 def main() -> None:
-    app(prog_name="gzc-train")
+    run_app(app, "gzc-train")
 
 
 if __name__ == "__main__":

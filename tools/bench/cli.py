@@ -28,7 +28,9 @@ import numpy as np
 import typer
 from PIL import Image
 
-app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+from ..cli_common import new_app, run_app
+
+app = new_app()
 DEFAULT_IMAGES = Path("../shared/data/kodak")
 
 
@@ -279,7 +281,7 @@ def _record_in_manifests(summary: dict, meta: list, out: Path) -> None:
 
 
 def main() -> None:
-    app(prog_name="gzc-bench")
+    run_app(app, "gzc-bench")
 
 
 if __name__ == "__main__":

@@ -34,7 +34,10 @@ from typing import Optional
 import numpy as np
 import typer
 
-app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+from ..cli_common import new_app, run_app
+
+
+app = new_app()
 
 MAIN_GZC = [("b8", 8, {}), ("b6", 6, {}), ("b4", 4, {}),
             ("ganz-R24-b6", 6, {"ratio": 24}), ("ganz-R48-b6", 6, {"ratio": 48}), ("ganz-R96-b6", 6, {"ratio": 96}),
@@ -217,7 +220,7 @@ def main_command(
 
 
 def main() -> None:
-    app(prog_name="gzc-bench-faces")
+    run_app(app, "gzc-bench-faces")
 
 
 if __name__ == "__main__":

@@ -39,7 +39,9 @@ import numpy as np
 import typer
 from PIL import Image, ImageDraw, ImageFont
 
-app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+from ..cli_common import new_app, run_app
+
+app = new_app()
 
 # (Kodak image, top-left corner of the crop). Chosen for texture that extreme-rate codecs
 # struggle with: fine structure and text (kodim05: spokes, tyre tread, "SUZUKI"/"CR 250"),
@@ -357,7 +359,7 @@ def main_command(
 
 
 def main() -> None:
-    app(prog_name="gzc-bench-sheet")
+    run_app(app, "gzc-bench-sheet")
 
 
 if __name__ == "__main__":
