@@ -12,9 +12,15 @@ the latent against the frozen decoder (:mod:`.refine`), a smaller and better
 file for more encoding time; decoding is unchanged.
 
 Images of any size are padded by edge replication to multiples of 16 before
-analysis and cropped after synthesis. Decoding runs in float32 under
-``torch.inference_mode``; the integer symbols and the frequency tables are what
-guarantee the entropy decoding is exact.
+analysis and cropped after synthesis.
+
+Decoding needs no torch (issue 18): the synthesis runs in float32 on numpy's
+BLAS (:mod:`.numpy_synthesis`, docs/decoder.md), from the same hash-verified
+weights. The torch network (:mod:`.model`) is built from those weights only
+when something needs it: the encoder's analysis and refinement, or a caller
+that asks for the torch decoder (``engine="torch"``, for comparison). The
+integer symbols and the frequency tables are what guarantee the entropy
+decoding is exact; the two synthesis engines agree within the spec's ±1.
 
 Both transforms run on fixed, latent-aligned tiles of ``TILE`` latent pixels
 (768 image pixels) with a margin that covers the network's receptive field
@@ -30,16 +36,17 @@ import json
 from typing import Any, Mapping
 
 import numpy as np
-import torch
-from safetensors.torch import load as load_safetensors
+from safetensors.numpy import load as load_safetensors
 
 from ...formats import CHUNK_ROIM, Chunk, GzcFile, RoiMap
 from ..backend import Backend, ContextTables, CorruptPayloadError, EntropyTables, UnsupportedSettingError
 from ..entropy.context_coder import check_context_tables
 from ..entropy.tables import check_table
-from ..fixed_path import fixed_compute_path
+from ..numpy_ops import decoding_threads, to_uint8
 from ..registry import ModelError, ModelInfo, safetensors_metadata
-from .model import STRIDE, AutoencoderModel, ModelConfig, symbol_range
+from ..torch_extra import require_torch
+from .config import STRIDE, ModelConfig, symbol_range
+from .numpy_synthesis import NumpySynthesis
 from .plugin import PLUGIN
 
 #: gradient steps of latent refinement per --effort level (0 = the analysis transform's guess
@@ -70,16 +77,22 @@ def context_table_key(bits: int) -> str:
 class AutoencoderBackend(Backend):
     kind = PLUGIN.backend_id
 
-    def __init__(self, model: AutoencoderModel, tables: dict[int, list[np.ndarray]], name: str, model_id: bytes,
-                 context_tables: dict[int, np.ndarray] | None = None, manifest: Mapping[str, Any] | None = None):
-        self.model = model.eval().to(memory_format=torch.contiguous_format)
+    #: which implementation runs the synthesis: "numpy" (the decoder's, no torch) or "torch"
+    engine = "numpy"
+
+    def __init__(self, tensors: Mapping[str, np.ndarray], config: ModelConfig, tables: dict[int, list[np.ndarray]],
+                 name: str, model_id: bytes, context_tables: dict[int, np.ndarray] | None = None,
+                 manifest: Mapping[str, Any] | None = None):
+        self.config = config
+        self._tensors = tensors
+        self._torch_model = None        # built on first use (:attr:`model`): the encoder side
+        self.decoder = NumpySynthesis(config, tensors)   # checked by :func:`load`
         self._tables = tables
         self._context_tables = context_tables or {}
         self.name = name
         self.model_id = model_id
         self.supported_bits = tuple(sorted(set(tables) | set(self._context_tables)))
         self.default_bits = 6 if 6 in tables else self.supported_bits[len(self.supported_bits) // 2]
-        config = model.config
         self.channel_counts = config.channels                 # () unless generative
         self.channels = config.channels[len(config.channels) // 2] if config.c else config.m
         self.roi: RoiMap | None = None
@@ -90,8 +103,24 @@ class AutoencoderBackend(Backend):
         self.synthesis_margin = SYNTHESIS_MARGIN + (1 + 2 * config.head_blocks if config.c else 0)
 
     @property
+    def model(self):
+        """The torch network (:class:`.model.AutoencoderModel`) of these weights, built on first use
+        and shared by every variant of this backend: the encoder needs it, a decoder never does."""
+        if self._torch_model is None:
+            self._torch_model = build_torch_model(self.config, self._tensors, self.name)
+        return self._torch_model
+
+    def with_engine(self, engine: str) -> "AutoencoderBackend":
+        """This backend with its synthesis on ``engine`` ("numpy" or "torch"); for tests and benchmarks."""
+        if engine not in ("numpy", "torch"):
+            raise ValueError(f"unknown engine {engine!r}")
+        variant = copy.copy(self)
+        variant.engine = engine
+        return variant
+
+    @property
     def generative(self) -> bool:
-        return bool(self.model.config.c)
+        return bool(self.config.c)
 
     def latent_shape(self, width: int, height: int) -> tuple[int, ...]:
         return (self.channels, -(-height // STRIDE), -(-width // STRIDE))
@@ -191,16 +220,22 @@ class AutoencoderBackend(Backend):
             out[~coded] = 0
         return out
 
-    @torch.inference_mode()
     def _scaled_latent(self, padded: np.ndarray, bits: int, channels: int) -> np.ndarray:
         """The analysis output in quantization steps (C', H/16, W/16), not yet rounded, tile by tile."""
+        torch = require_torch("encoding")   # the encoder needs torch; decoding does not
+        model = self.model
+        with torch.inference_mode():
+            return self._analysis_tiles(torch, model, padded, bits, channels)
+
+    @staticmethod
+    def _analysis_tiles(torch, model, padded: np.ndarray, bits: int, channels: int) -> np.ndarray:
         lh, lw = padded.shape[0] // STRIDE, padded.shape[1] // STRIDE
         out = np.empty((channels, lh, lw), dtype=np.float32)
         for y0, y1, cy0, cy1 in tiles(lh, ANALYSIS_MARGIN):
             for x0, x1, cx0, cx1 in tiles(lw, ANALYSIS_MARGIN):
                 region = padded[cy0 * STRIDE:cy1 * STRIDE, cx0 * STRIDE:cx1 * STRIDE]
                 x = torch.from_numpy(np.ascontiguousarray(region)).permute(2, 0, 1)[None].float() / 255.0
-                scaled = self.model.scaled_latent(x, bits)[0, :channels].numpy()
+                scaled = model.scaled_latent(x, bits)[0, :channels].numpy()
                 out[:, y0:y1, x0:x1] = scaled[:, y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
         return out
 
@@ -214,27 +249,46 @@ class AutoencoderBackend(Backend):
                              RefineWeights.for_model(self.manifest, bits), EFFORT_STEPS[self.effort],
                              height, width, tiles, self.synthesis_margin)
 
-    @torch.inference_mode()
     def synthesise(self, symbols: np.ndarray, bits: int, width: int, height: int) -> np.ndarray:
-        """Always one compute path (see :mod:`..fixed_path`): pixels do not depend on the
-        thread count or memory format, at about twice the decode time (0.30 s vs 0.14 s).
-        Identical pixels *across different CPUs* need integer-valued synthesis (planned)."""
+        """Tile by tile on the chosen :attr:`engine`. Pixels do not depend on the thread count on
+        either (numpy: :mod:`..numpy_ops`; torch: one fixed compute path, :mod:`..fixed_path`)."""
         self.check_bits(bits)
-        _, lh, lw = symbols.shape
         out = np.empty((height, width, 3), dtype=np.uint8)
-        with fixed_compute_path(self.model):
-            for y0, y1, cy0, cy1 in tiles(lh, self.synthesis_margin):
-                for x0, x1, cx0, cx1 in tiles(lw, self.synthesis_margin):
-                    py0, py1 = y0 * STRIDE, min(height, y1 * STRIDE)
-                    px0, px1 = x0 * STRIDE, min(width, x1 * STRIDE)
-                    if py0 >= py1 or px0 >= px1:
-                        continue
-                    s = torch.from_numpy(np.ascontiguousarray(symbols[:, cy0:cy1, cx0:cx1], dtype=np.int32))[None]
-                    x = self.model.synthesise(s, bits)[0]
-                    oy, ox = (y0 - cy0) * STRIDE, (x0 - cx0) * STRIDE
-                    x = x[:, oy:oy + py1 - py0, ox:ox + px1 - px0]
-                    out[py0:py1, px0:px1] = torch.round(x.clamp(0, 1) * 255).to(torch.uint8).permute(1, 2, 0).numpy()
+        if self.engine == "torch":
+            self._synthesise_tiles(self._torch_tile(), symbols, bits, out)
+        else:
+            with decoding_threads():
+                self._synthesise_tiles(self._numpy_tile, symbols, bits, out)
         return out
+
+    def _synthesise_tiles(self, run, symbols: np.ndarray, bits: int, out: np.ndarray) -> None:
+        _, lh, lw = symbols.shape
+        height, width = out.shape[:2]
+        for y0, y1, cy0, cy1 in tiles(lh, self.synthesis_margin):
+            for x0, x1, cx0, cx1 in tiles(lw, self.synthesis_margin):
+                py0, py1 = y0 * STRIDE, min(height, y1 * STRIDE)
+                px0, px1 = x0 * STRIDE, min(width, x1 * STRIDE)
+                if py0 >= py1 or px0 >= px1:
+                    continue
+                rgb = run(np.ascontiguousarray(symbols[:, cy0:cy1, cx0:cx1], dtype=np.int32), bits)
+                oy, ox = (y0 - cy0) * STRIDE, (x0 - cx0) * STRIDE
+                out[py0:py1, px0:px1] = rgb[oy:oy + py1 - py0, ox:ox + px1 - px0]
+
+    def _numpy_tile(self, symbols: np.ndarray, bits: int) -> np.ndarray:
+        """The numpy synthesis of one tile, (C', h, w) int32 → (16h, 16w, 3) uint8."""
+        return to_uint8(self.decoder(symbols, bits))
+
+    def _torch_tile(self):
+        """The torch synthesis of one tile, (C', h, w) int32 → (16h, 16w, 3) uint8."""
+        torch = require_torch("the torch decoder")
+        from ..fixed_path import fixed_compute_path
+        model = self.model
+
+        def run(symbols: np.ndarray, bits: int) -> np.ndarray:
+            with torch.inference_mode(), fixed_compute_path(model):
+                x = model.synthesise(torch.from_numpy(symbols)[None], bits)[0]
+            return torch.round(x.clamp(0, 1) * 255).to(torch.uint8).permute(1, 2, 0).numpy()
+        return run
 
 
 def roi_grid(mask: np.ndarray) -> np.ndarray:
@@ -247,32 +301,42 @@ def roi_grid(mask: np.ndarray) -> np.ndarray:
     return padded.reshape(lh, STRIDE, lw, STRIDE).any(axis=(1, 3))
 
 
-def load(info: ModelInfo, data: bytes) -> AutoencoderBackend:
-    """Build the backend from verified weights bytes (safetensors only: no pickle)."""
-    tensors = load_safetensors(data)
-    try:
-        config = ModelConfig(**json.loads(safetensors_metadata(data)["config"]))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ModelError(f"model {info.name}: bad config in weights metadata ({exc})") from None
+def build_torch_model(config: ModelConfig, tensors: Mapping[str, np.ndarray], name: str):
+    """The torch :class:`.model.AutoencoderModel` of verified weights (the encoder side; needs torch)."""
+    torch = require_torch(f"the torch network of model {name}")
+    from .model import AutoencoderModel
     model = AutoencoderModel(config)
-    state = {k: v for k, v in tensors.items() if not k.startswith("entropy_")}
+    state = {k: torch.from_numpy(np.array(v)) for k, v in tensors.items() if not k.startswith("entropy_")}
     missing, unexpected = model.load_state_dict(state, strict=False)
     # the float prior (training's, shipped so that training can warm-start from the file) is not
     # part of the coding network: the integer tables replace it
     unexpected = [k for k in unexpected if not k.startswith("prior.")]
     if missing or unexpected:
-        raise ModelError(f"model {info.name}: weights do not fit the architecture "
+        raise ModelError(f"model {name}: weights do not fit the architecture "
                          f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
+    return model.eval().to(memory_format=torch.contiguous_format)
+
+
+def load(info: ModelInfo, data: bytes) -> AutoencoderBackend:
+    """Build the backend from verified weights bytes (safetensors only: no pickle; no torch)."""
+    tensors = load_safetensors(data)
+    try:
+        config = ModelConfig(**json.loads(safetensors_metadata(data)["config"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"model {info.name}: bad config in weights metadata ({exc})") from None
+    try:
+        NumpySynthesis(config, tensors)
+    except ValueError as exc:
+        raise ModelError(f"model {info.name}: weights do not fit the architecture ({exc})") from None
     tables, context_tables = {}, {}
     try:
         for b in config.bits:
             if table_key(b) in tensors:
-                tables[b] = [check_table(row) for row in tensors[table_key(b)].numpy()]
+                tables[b] = [check_table(row) for row in tensors[table_key(b)]]
             if context_table_key(b) in tensors:
-                context_tables[b] = check_context_tables(tensors[context_table_key(b)].numpy(),
-                                                         config.latent_channels)
+                context_tables[b] = check_context_tables(tensors[context_table_key(b)], config.latent_channels)
     except ValueError as exc:
         raise ModelError(f"model {info.name}: bad entropy table in the weights file ({exc})") from None
     if not tables and not context_tables:
         raise ModelError(f"model {info.name}: no entropy tables in the weights file")
-    return AutoencoderBackend(model, tables, info.name, info.model_id, context_tables, info.manifest)
+    return AutoencoderBackend(tensors, config, tables, info.name, info.model_id, context_tables, info.manifest)

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from torch import nn
 
+from .config import STRIDE  # noqa: F401 (re-exported)
 from .layers import ResidualBlock, SimplifiedGDN, UpsampleConv
-
-STRIDE = 16
 
 
 class AnalysisTransform(nn.Sequential):

@@ -14,9 +14,11 @@ larger picture", so tiles would not resemble their content; the resize keeps
 the whole face coherent. Aspect ratio is not preserved inside the code, only
 restored at the end, so faces should be roughly square crops.
 
-Decoding is deterministic: batch norm runs from stored statistics, and the
-generator runs on torch's plain convolution path (oneDNN off, contiguous
-tensors), as the autoencoder's synthesis does.
+Decoding is deterministic and needs no torch: batch norm runs from stored
+statistics, and the generator runs on numpy (:mod:`.numpy_generator`, as the
+autoencoder's synthesis does, docs/decoder.md). The torch networks (the
+generator, which the search differentiates, and the encoder's first guess)
+are built from the same weights only when the encoder needs them.
 """
 from __future__ import annotations
 
@@ -25,17 +27,18 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 import numpy as np
-import torch
 from PIL import Image
-from safetensors.torch import load as load_safetensors
+from safetensors.numpy import load as load_safetensors
 
 from ...formats import CHUNK_GANZ, Chunk, GanzParameters
 from ..backend import Backend, CorruptPayloadError, EntropyTables, UnsupportedSettingError
 from ..entropy.tables import check_table
-from ..fixed_path import fixed_compute_path
+from ..numpy_ops import decoding_threads, to_uint8
 from ..registry import ModelError, ModelInfo, safetensors_metadata
+from ..torch_extra import require_torch
 from . import projection
-from .networks import SIZE, Encoder, Generator, GeneratorConfig
+from .config import SIZE, GeneratorConfig
+from .numpy_generator import NumpyGenerator
 from .quantize import QUANTIZERS, dequantize, levels, symbol_bounds
 from .plugin import PLUGIN
 
@@ -60,25 +63,43 @@ class LatentSearchBackend(Backend):
     supported_bits = BITS
     default_bits = 6
 
-    def __init__(self, generator: Generator, encoder: Encoder | None, tables: dict[str, dict[int, list[np.ndarray]]],
+    def __init__(self, generator, encoder, tables: dict[str, dict[int, list[np.ndarray]]],
                  quantizer: str, clip: float, name: str, model_id: bytes,
                  ganz: GanzParameters | None = None, settings: Settings = Settings(),
-                 table_stats: dict[str, np.ndarray] | None = None):
-        self.generator = generator.eval().to(memory_format=torch.contiguous_format)
-        self.encoder = encoder.eval() if encoder is not None else None
+                 table_stats: dict[str, np.ndarray] | None = None, weights: "Weights | None" = None):
+        """``generator`` and ``encoder`` are the torch networks (training's export passes them), or
+        None when ``weights`` (from :func:`load`) holds them as numpy arrays: then they are built on
+        first use, by the encoder only, and decoding never imports torch."""
+        self.weights = weights if weights is not None else Weights.of_torch(generator, encoder)
+        self._generator, self._encoder = generator, encoder
         self._tables = tables
         self.quantizer, self.clip = quantizer, clip
         self.name, self.model_id = name, model_id
         self.ganz, self.settings = ganz, settings
         self.table_stats = table_stats or {}    # what the tables were computed from (informational)
-        self._stem = self._build_stem()
+        self._torch_stem = None
 
     # ---- configuration -------------------------------------------------------------------
     def _variant(self, ganz: GanzParameters | None, settings: Settings) -> "LatentSearchBackend":
-        return LatentSearchBackend(self.generator, self.encoder, self._tables, self.quantizer, self.clip,
-                                   self.name, self.model_id, ganz, settings, self.table_stats)
+        return LatentSearchBackend(self._generator, self._encoder, self._tables, self.quantizer, self.clip,
+                                   self.name, self.model_id, ganz, settings, self.table_stats, self.weights)
+
+    # ---- the torch networks: the encoder side only -----------------------------------------
+    @property
+    def generator(self):
+        """The torch :class:`.networks.Generator` (the search differentiates it), built on first use."""
+        if self._generator is None:
+            self._generator, self._encoder = self.weights.torch_networks(self.name)
+        return self._generator
+
+    @property
+    def encoder(self):
+        if self._generator is None:
+            self.generator
+        return self._encoder
 
     def configure(self, options: Mapping[str, Any]) -> tuple["LatentSearchBackend", tuple[Chunk, ...]]:
+        require_torch("encoding with the latent search")
         from ..losses import LOSSES          # encoder side only: a decoder never imports the search
         from .search import EFFORTS
         options = {k: v for k, v in options.items() if v is not None}
@@ -118,28 +139,40 @@ class LatentSearchBackend(Backend):
         return self._variant(ganz, self.settings) if ganz else self
 
     # ---- the generator with its stem (trained, or the GANZ projection) ---------------------
-    def _build_stem(self) -> torch.nn.Linear:
-        trained = self.generator.stem
+    def stem_weight(self) -> np.ndarray:
+        """float32 (features, dims): the trained stem's weight, or in GANZ mode the projection."""
+        trained = self.weights.generator.stem_weight
         if self.ganz is None:
             return trained
-        weight = projection.projection_weight(self.ganz.seed, self.ganz.dims, self.row_norms())
-        stem = torch.nn.Linear(self.ganz.dims, trained.out_features)
-        with torch.no_grad():
-            stem.weight.copy_(torch.from_numpy(weight))
-            stem.bias.copy_(trained.bias)
-        return stem.eval().requires_grad_(False)
+        return projection.projection_weight(self.ganz.seed, self.ganz.dims, self.row_norms())
+
+    @property
+    def _stem(self):
+        """The stem as a torch layer (for the search), built on first use."""
+        if self._torch_stem is None:
+            if self.ganz is None:
+                self._torch_stem = self.generator.stem
+            else:
+                torch = require_torch("the latent search")
+                trained = self.generator.stem
+                stem = torch.nn.Linear(self.ganz.dims, trained.out_features)
+                with torch.no_grad():
+                    stem.weight.copy_(torch.from_numpy(self.stem_weight()))
+                    stem.bias.copy_(trained.bias)
+                self._torch_stem = stem.eval().requires_grad_(False)
+        return self._torch_stem
 
     def row_norms(self) -> np.ndarray:
         """Norms of the trained stem's rows, in float32 (as the spec computes them)."""
-        w = self.generator.stem.weight.detach().numpy().astype(np.float64)
+        w = self.weights.generator.stem_weight.astype(np.float64)
         return np.sqrt((w * w).sum(axis=1)).astype(np.float32)
 
     @property
     def dims(self) -> int:
-        return self.ganz.dims if self.ganz else self.generator.config.z_dim
+        return self.ganz.dims if self.ganz else self.weights.config.z_dim
 
-    def render(self, z: torch.Tensor) -> torch.Tensor:
-        """(K, dims) latents → (K, 3, 64, 64) images in [0, 1]."""
+    def render(self, z):
+        """(K, dims) torch latents → (K, 3, 64, 64) images in [0, 1] (torch: the search's renderer)."""
         c = self.generator.stem_channels
         return self.generator.render(self._stem(z).view(-1, c, 4, 4))
 
@@ -155,8 +188,9 @@ class LatentSearchBackend(Backend):
             tables = self._tables["ganz"][bits] * self.ganz.dims
         return EntropyTables(tables, symbol_bounds(bits, self.quantizer)[0])
 
-    def guess(self, target: torch.Tensor) -> torch.Tensor:
-        """The amortized first guess for the searched latent, (dims,)."""
+    def guess(self, target):
+        """The amortized first guess for the searched latent, (dims,) (torch)."""
+        torch = require_torch("the latent search")
         if self.encoder is None:
             return torch.zeros(self.dims)
         with torch.no_grad():
@@ -168,6 +202,7 @@ class LatentSearchBackend(Backend):
             return torch.linalg.lstsq(self._stem.weight, wanted).solution.view(-1)
 
     def analyse(self, rgb: np.ndarray, bits: int) -> np.ndarray:
+        torch = require_torch("the latent search")
         from .search import TorchQuantizer, search_latent   # encoder side only
         self.check_bits(bits)
         target = torch.from_numpy(np.array(_resize(rgb, SIZE, SIZE), dtype=np.float32)).permute(2, 0, 1)[None] / 255
@@ -178,14 +213,47 @@ class LatentSearchBackend(Backend):
                                self.settings.loss, self.settings.effort)
         return result.symbols.reshape(self.dims, 1, 1)
 
-    @torch.inference_mode()
     def synthesise(self, symbols: np.ndarray, bits: int, width: int, height: int) -> np.ndarray:
         self.check_bits(bits)
-        z = torch.from_numpy(dequantize(symbols.reshape(1, -1), bits, self.quantizer, self.clip))
-        with fixed_compute_path(self.generator):
-            x = self.render(z)[0]
-        rgb = torch.round(x.clamp(0, 1) * 255).to(torch.uint8).permute(1, 2, 0).numpy()
+        z = dequantize(symbols.reshape(-1), bits, self.quantizer, self.clip)
+        generator = self.weights.generator
+        features = self.stem_weight() @ z + generator.stem_bias
+        with decoding_threads():
+            rgb = to_uint8(generator.render(features.reshape(-1, 4, 4)))
         return _resize(rgb, width, height)
+
+
+class Weights:
+    """A model's networks as numpy arrays: the generator that decodes, and every tensor the torch
+    networks are rebuilt from when the encoder needs them."""
+
+    def __init__(self, config: GeneratorConfig, tensors: Mapping[str, np.ndarray]):
+        self.config, self.tensors = config, tensors
+        self.generator = NumpyGenerator({k[len("generator."):]: v for k, v in tensors.items()
+                                         if k.startswith("generator.")})
+
+    @classmethod
+    def of_torch(cls, generator, encoder) -> "Weights":
+        """From torch networks (training's export, benchmarks): their state as numpy arrays."""
+        tensors = {f"generator.{k}": v.detach().cpu().numpy() for k, v in generator.state_dict().items()}
+        if encoder is not None:
+            tensors.update({f"encoder.{k}": v.detach().cpu().numpy() for k, v in encoder.state_dict().items()})
+        return cls(generator.config, tensors)
+
+    def torch_networks(self, name: str):
+        """(generator, encoder) as torch modules, frozen (needs torch: the encoder side)."""
+        torch = require_torch("the latent search")
+        from .networks import Encoder, Generator
+        generator, encoder = Generator(self.config), Encoder(self.config)
+        for module, prefix in ((generator, "generator."), (encoder, "encoder.")):
+            state = {k[len(prefix):]: torch.from_numpy(np.array(v)) for k, v in self.tensors.items()
+                     if k.startswith(prefix)}
+            missing, unexpected = module.load_state_dict(state, strict=False)
+            if missing or unexpected:
+                raise ModelError(f"model {name}: weights do not fit the architecture "
+                                 f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
+        return (generator.eval().requires_grad_(False).to(memory_format=torch.contiguous_format),
+                encoder.eval().requires_grad_(False))
 
 
 def _resize(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -205,24 +273,19 @@ def load(info: ModelInfo, data: bytes) -> LatentSearchBackend:
         raise ModelError(f"model {info.name}: bad metadata in weights ({exc})") from None
     if quantizer not in QUANTIZERS:
         raise ModelError(f"model {info.name}: unknown quantizer {quantizer!r}")
-    generator, encoder = Generator(config), Encoder(config)
-    for module, prefix in ((generator, "generator."), (encoder, "encoder.")):
-        state = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
-        missing, unexpected = module.load_state_dict(state, strict=False)
-        if missing or unexpected:
-            raise ModelError(f"model {info.name}: weights do not fit the architecture "
-                             f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
-    generator.requires_grad_(False)
-    encoder.requires_grad_(False)
+    try:
+        weights = Weights(config, tensors)
+    except KeyError as exc:
+        raise ModelError(f"model {info.name}: weights do not fit the architecture (missing {exc})") from None
     tables: dict[str, dict[int, list[np.ndarray]]] = {"z": {}, "ganz": {}}
     try:
         for b in BITS:
-            tables["z"][b] = [check_table(row) for row in tensors[table_key("z", b)].numpy()]
-            tables["ganz"][b] = [check_table(tensors[table_key("ganz", b)].numpy())]
+            tables["z"][b] = [check_table(row) for row in tensors[table_key("z", b)]]
+            tables["ganz"][b] = [check_table(tensors[table_key("ganz", b)])]
     except (KeyError, ValueError) as exc:
         raise ModelError(f"model {info.name}: bad or missing entropy table ({exc})") from None
     if len(tables["z"][BITS[0]]) != config.z_dim:
         raise ModelError(f"model {info.name}: {len(tables['z'][BITS[0]])} tables for a {config.z_dim}-value latent")
-    stats = {k[len("stats."):]: v.numpy() for k, v in tensors.items() if k.startswith("stats.")}
-    return LatentSearchBackend(generator, encoder, tables, quantizer, clip, info.name, info.model_id,
-                               table_stats=stats)
+    stats = {k[len("stats."):]: v for k, v in tensors.items() if k.startswith("stats.")}
+    return LatentSearchBackend(None, None, tables, quantizer, clip, info.name, info.model_id,
+                               table_stats=stats, weights=weights)

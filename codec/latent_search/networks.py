@@ -16,21 +16,10 @@ not depend on the batch it is computed in.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import torch
 from torch import nn
 
-SIZE = 64  # the generator's image side
-
-
-@dataclass(frozen=True)
-class GeneratorConfig:
-    z_dim: int = 128
-    width: int = 32   # channels of the last feature map; ×8 at 4×4
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+from .config import SIZE, GeneratorConfig  # noqa: F401 (re-exported)
 
 
 def _up_block(cin: int, cout: int) -> nn.Sequential:
