@@ -48,3 +48,28 @@ def test_a_fidelity_context_model_keeps_its_context_in_its_config():
     x = torch.rand(1, 3, 32, 32)
     _, bits = model(x, 6)
     assert bits.shape == (1,) and bits.item() > 0
+
+
+def test_snapshot_keeps_the_weights_and_trajectory_but_no_optimiser(tmp_path):
+    import json as _json
+
+    from safetensors.torch import load_file
+
+    from gzc.codec.training.common import save_checkpoint, snapshot
+    from gzc.codec.training.autoencoder.fidelity import load_init
+    from gzc.codec.training.autoencoder.model import TrainableAutoencoder
+
+    config = ModelConfig(n=8, m=12, context=1)
+    model = TrainableAutoencoder(config)
+    save_checkpoint({"model": model.state_dict(), "optimizer": {"huge": torch.zeros(10)}, "step": 7,
+                     "elapsed": 36.0, "config": {"n": 8}}, tmp_path / "checkpoint.pt")
+    (tmp_path / "log.jsonl").write_text(_json.dumps({"step": 5, "minutes": 0.5, "val": {"6": {"psnr": 20}}}) + "\n"
+                                        + _json.dumps({"step": 7, "minutes": 0.6}) + "\n")
+    record = snapshot(tmp_path, tmp_path / "out" / "snap")
+    tensors = load_file(str(tmp_path / "out" / "snap.safetensors"))
+    assert set(tensors) == set(model.state_dict()) and all(t.dtype == torch.float16 for t in tensors.values())
+    assert record["step"] == 7 and record["last_validation"]["step"] == 5 and record["hours"] == 0.01
+    resumed = TrainableAutoencoder(config)
+    load_init(resumed, str(tmp_path / "out" / "snap.safetensors"))      # the campaign resumes from it
+    for k, v in model.state_dict().items():
+        assert torch.allclose(resumed.state_dict()[k], v.half().float())

@@ -142,6 +142,19 @@ def _floats(text: str) -> tuple[float, ...]:
     return tuple(float(v) for v in text.split(",")) if text else ()
 
 
+@app.command("snapshot")
+def snapshot_run(
+    run: Path = typer.Option(..., help="run folder with checkpoint.pt and log.jsonl"),
+    out: Path = typer.Option(..., help="output stem, e.g. weights/campaign/fid-ctx (writes .safetensors, .json)"),
+    note: str = typer.Option("", help="free text recorded in the JSON (e.g. where the run stands)"),
+) -> None:
+    """Save a run's weights (float16, no optimiser state) and its trajectory, to resume a long
+    campaign elsewhere with --init; not a shipped model (export-autoencoder makes those)."""
+    from ..codec.training.common import snapshot
+    record = snapshot(run, out, note)
+    typer.echo(f"{out}.safetensors: step {record['step']}, {record['hours']} h of training")
+
+
 @app.command("export-autoencoder")
 def export_autoencoder(
     run: Path = typer.Option(..., help="run folder with checkpoint.pt and log.jsonl"),

@@ -89,3 +89,29 @@ def log_progress(log, record: dict, started: float, total_steps: int) -> None:
     eta = (time.time() - started) / step * (total_steps - step) / 60
     print(f"step {step}/{total_steps} {record['minutes']:.1f} min eta {eta:.0f} min {record['train']}"
           + (f" val {record['val']}" if "val" in record else ""), flush=True)
+
+
+def snapshot(run_dir: Path, out: Path, note: str = "") -> dict:
+    """Save a run's model weights, and nothing else, so a long campaign can resume on another
+    machine from the repository: ``OUT.safetensors`` (float16: half the bytes, and a resume
+    re-casts to float32 at once) and ``OUT.json`` (the run's config, step, CPU time and last
+    validation). Resume with the trainer's ``--init OUT.safetensors`` and the same options;
+    the optimiser state and the data order start afresh (kept out of git on purpose)."""
+    from safetensors.torch import save_file
+
+    state = load_checkpoint(checkpoint_path(run_dir))
+    if state is None:
+        raise FileNotFoundError(f"no {CHECKPOINT} in {run_dir}")
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().to(torch.float16).contiguous() for k, v in state["model"].items()}
+    save_file(tensors, str(out.with_suffix(".safetensors")))
+    log = [json.loads(line) for line in (Path(run_dir) / "log.jsonl").read_text().splitlines()]
+    validations = [r for r in log if "val" in r]
+    record = {"step": state["step"], "hours": round(state["elapsed"] / 3600, 3), "config": state["config"],
+              "last_validation": validations[-1] if validations else None,
+              "validation_trajectory": [{"step": r["step"], "minutes": r["minutes"], "val": r["val"]}
+                                        for r in validations],
+              "note": note}
+    out.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
+    return record
