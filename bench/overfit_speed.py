@@ -1,0 +1,57 @@
+"""CPU time of one encoder step of the overfitted backend, per coarse-to-fine stage (768×512).
+
+    python bench/overfit_speed.py > bench/results/overfit/speed.txt
+
+``time.process_time`` (CPU seconds of this process, one torch thread), so the
+numbers hold when other jobs share the machine, as they did when these were
+taken; wall time there was 2–5× longer. Each stage is measured with glibc's
+default allocation and inside :func:`encoder.heap_allocations` (what encoding
+uses), after one warm-up step, as the mean of 3 steps.
+"""
+from __future__ import annotations
+
+import contextlib
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from gzc.codec.overfit import encoder
+from gzc.codec.overfit.architecture import Architecture
+
+KODIM23 = "../shared/data/kodak/kodim23.png"
+
+
+def main() -> None:
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    img = np.asarray(Image.open(KODIM23).convert("RGB"))
+    full = torch.from_numpy(img.astype(np.float32) / 255)
+    arch = Architecture()
+    print(f"architecture {arch}, {arch.macs_per_pixel():.0f} MAC/pixel to decode")
+    for heap in (False, True):
+        model = encoder.OverfitModel(arch, *img.shape[:2])
+        opt = torch.optim.Adam(model.parameters(), 1e-2)
+        with encoder.heap_allocations() if heap else contextlib.nullcontext():
+            for first in (2, 1, 0):
+                f = 1 << first
+                target = F.avg_pool2d(full.permute(2, 0, 1)[None], f)[0].permute(1, 2, 0).contiguous() \
+                    if first else full
+
+                def step():
+                    loss = encoder._loss(model, target, 0.002, True, first)[0]
+                    opt.zero_grad()
+                    loss.backward()
+                    opt.step()
+                step()
+                started = time.process_time()
+                for _ in range(3):
+                    step()
+                print(f"{'heap' if heap else 'glibc default':13s} stage 1/{f} size: "
+                      f"{(time.process_time() - started) / 3 * 1000:.0f} ms CPU per step", flush=True)
+
+
+if __name__ == "__main__":
+    main()
