@@ -91,11 +91,12 @@ class RoiMap:
         total = height * width
         cells = bytearray()
         reader = _BitReader(data[pos:])
-        value = 0
+        value, first = 0, True
         while len(cells) < total:
             run = reader.gamma() - 1
-            if run == 0 and cells:
+            if run == 0 and not first:    # not `cells`: after a first run of 0 it is still empty
                 raise MalformedFieldError("ROIM run of length 0 after the first run")
+            first = False
             if len(cells) + run > total:
                 raise MalformedFieldError(f"ROIM runs cover more than the {height}x{width} latent grid")
             cells += bytes([value]) * run

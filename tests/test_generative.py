@@ -82,6 +82,17 @@ def test_roim_hostile_chunk_is_refused_quickly():
     assert time.perf_counter() - t < 2.0
 
 
+def test_roim_second_zero_length_run_is_refused_at_once():
+    """A chunk of 1-bits is a first run of 0 followed by more runs of 0. The check tested
+    ``cells`` (still empty after a first run of 0) instead of "not the first run", so 200 kB
+    of 1-bits were read as 1.6 M empty runs (3.7 s under load) before a TruncatedError."""
+    from gzc.formats import MalformedFieldError
+    with pytest.raises(MalformedFieldError, match="length 0 after the first run"):
+        RoiMap.from_chunk(Chunk(b"ROIM", b"\x00" + b"\xff" * 200_000), 512, 512)
+    with pytest.raises(MalformedFieldError, match="length 0 after the first run"):
+        RoiMap.from_chunk(Chunk(b"ROIM", b"\x00\xc0"), 4, 4)        # bits 1, 1: runs 0, 0
+
+
 def test_roi_grid_keeps_any_touched_cell():
     mask = np.zeros((40, 50), bool)
     mask[17, 33] = True                                 # one pixel → cell (1, 2)
