@@ -43,7 +43,7 @@ from torch import nn
 from .architecture import (ACT_FRACTION_BITS, ACT_MAX, LATENT_BOUND, PIXEL_FRACTION_BITS,
                            SCALE_LEVELS, SCALE_MIN, SCALE_STEPS_PER_OCTAVE, SYMBOL_BOUND, Architecture,
                            grid_shapes, padded_size)
-from .integer_net import Layer, check_exact, input_bound, synthesise
+from .integer_net import Layer, check_exact, input_bound, rounding_offsets, synthesise
 from . import payload as payload_io
 
 ACT_REAL_MAX = ACT_MAX / (1 << ACT_FRACTION_BITS)     # the integer activations' range, as reals
@@ -263,7 +263,8 @@ def _int_layer(weight: np.ndarray, bias: np.ndarray, weight_bits: int, in_bits: 
     b = np.clip(np.round(b_acc / 2.0 ** shift), -SYMBOL_BOUND, SYMBOL_BOUND).astype(np.int64)
     layer = Layer(w, b, weight_bits, shift)
     # keep the exactness bound (spec §12.4) by construction: shrink the bias if needed
-    limit = (1 << 24) - 1 - np.abs(w).reshape(w.shape[0], -1).sum(1) * input_bound(name)
+    limit = ((1 << 24) - 1 - np.abs(w).reshape(w.shape[0], -1).sum(1) * input_bound(name)
+             - rounding_offsets(layer, name)).astype(np.int64)
     if np.any(np.abs(b.astype(np.int64) << shift) > limit):
         b = np.clip(b, -(limit >> shift), limit >> shift)
         layer = Layer(w, b, weight_bits, shift)

@@ -32,15 +32,12 @@ class Layer:
     weight_bits: int      # fractional bits of the weights: real weight = W / 2^weight_bits
     bias_shift: int       # the bias enters the accumulator as b << bias_shift
 
-    def accumulator_bias(self, row: int = 0) -> np.ndarray:
-        return self.bias[row].astype(np.int64) << self.bias_shift
-
 
 class ExactnessError(ValueError):
     """A layer whose partial sums could reach 2^24: float32 would not compute it exactly."""
 
 
-# Largest magnitude of each layer's input, by layer-name prefix (spec §12.4).
+# Largest magnitude of each layer's input, by layer name (spec §12.4).
 def input_bound(name: str) -> int:
     if name.endswith("_1") and name.startswith("arm"):
         return LATENT_BOUND
@@ -51,38 +48,55 @@ def input_bound(name: str) -> int:
     return ACT_MAX
 
 
+def input_bits(name: str) -> int:
+    """Fraction bits of a layer's input: latents are integers, everything else is in 1/16."""
+    return 0 if name.startswith("arm") and name.endswith("_1") else ACT_FRACTION_BITS
+
+
+def output_bits(name: str) -> np.ndarray:
+    """Fraction bits of each output row: the context model's mean in quarters and its scale
+    index in units; hidden activations and pixels in 1/16 (PIXEL_FRACTION_BITS = ACT_FRACTION_BITS)."""
+    if name.startswith("arm") and name.endswith("_out"):
+        return np.array([MU_FRACTION_BITS, 0])
+    return np.array([ACT_FRACTION_BITS])
+
+
+def rounding_offsets(layer: Layer, name: str) -> np.ndarray:
+    """What the rounding shift adds before it divides, per output row: 2^(q−1), or 0 for q ≤ 0."""
+    q = layer.weight_bits + input_bits(name) - output_bits(name)
+    return np.where(q > 0, 2.0 ** (q - 1), 0.0)
+
+
 def check_exact(layers: dict[str, Layer]) -> None:
-    """Refuse a decoder whose dot products could leave float32's exact integer range."""
+    """Refuse a decoder whose sums could leave float32's exact integer range: every partial
+    sum of ``W·a``, plus the bias, plus the rounding offset, must stay below 2^24."""
     for name, layer in layers.items():
         w = np.abs(layer.weight.astype(np.int64)).reshape(layer.weight.shape[0], -1).sum(axis=1)
-        worst = w * input_bound(name) + np.abs(layer.bias.astype(np.int64) << layer.bias_shift).max(axis=0)
+        worst = (w * input_bound(name) + np.abs(layer.bias.astype(np.int64) << layer.bias_shift).max(axis=0)
+                 + rounding_offsets(layer, name))
         if worst.max() >= EXACT_LIMIT:
-            raise ExactnessError(f"layer {name}: a partial sum could reach {int(worst.max())} ≥ 2^24")
+            raise ExactnessError(f"layer {name}: a sum could reach {int(worst.max())} ≥ 2^24")
 
 
-def rounding_shift(acc: np.ndarray, shift: int) -> np.ndarray:
-    """``round(acc / 2^shift)`` with halves rounded up, exactly (int64); a negative shift multiplies."""
-    if shift <= 0:
-        return acc << -shift
-    return (acc + (1 << (shift - 1))) >> shift
+def dense(a: np.ndarray, layer: Layer, name: str, bias_row: np.ndarray | int = 0) -> np.ndarray:
+    """(N, in) integer activations → (N, out) integer outputs, all held in float32.
+
+    ``acc = a·Wᵀ + (b << s)``, then ``floor((acc + 2^(q−1)) · 2^−q)`` per output row
+    (:func:`output_bits`): every intermediate is an integer below 2^24 (:func:`check_exact`)
+    or that times a power of two, so each float32 operation is exact. ``bias_row``
+    picks a bias row per sample (the context model's per-grid output biases) or for all."""
+    bias = (layer.bias.astype(np.int64) << layer.bias_shift).astype(np.float32)
+    acc = np.asarray(a, dtype=np.float32) @ layer.weight.astype(np.float32).T
+    acc += bias[bias_row]
+    q = layer.weight_bits + input_bits(name) - output_bits(name)
+    acc += rounding_offsets(layer, name).astype(np.float32)
+    acc *= (2.0 ** -q).astype(np.float32)
+    return np.floor(acc, out=acc)
 
 
-def dense(a: np.ndarray, layer: Layer, in_bits: int, out_bits: int | tuple[int, ...],
-          bias_row: np.ndarray | int = 0) -> np.ndarray:
-    """(N, in) integer activations with ``in_bits`` fractional bits → (N, out) int64 with ``out_bits``
-    (one value, or one per output). ``bias_row`` picks a bias row per sample (the context model's
-    per-grid output biases) or for all."""
-    acc = (a.astype(np.float32) @ layer.weight.astype(np.float32).T).astype(np.int64)
-    acc += layer.bias[bias_row].astype(np.int64) << layer.bias_shift
-    if isinstance(out_bits, int):
-        return rounding_shift(acc, layer.weight_bits + in_bits - out_bits)
-    return np.stack([rounding_shift(acc[:, i], layer.weight_bits + in_bits - b) for i, b in enumerate(out_bits)],
-                    axis=1)
-
-
-def hidden(a: np.ndarray, layer: Layer, in_bits: int) -> np.ndarray:
+def hidden(a: np.ndarray, layer: Layer, name: str) -> np.ndarray:
     """A hidden layer: dense, then ReLU clamped to the 8-bit activation range."""
-    return np.clip(dense(a, layer, in_bits, ACT_FRACTION_BITS), 0, ACT_MAX)
+    return np.clip(dense(a, layer, name), 0, ACT_MAX)
 
 
 # -- the context model (entropy model of the latents) -----------------------------------------
@@ -119,11 +133,12 @@ def context_predictions(layers: dict[str, Layer], net: str, inputs: np.ndarray, 
                         ) -> tuple[np.ndarray, np.ndarray]:
     """(N, inputs) context features → (mu_q, k): the mean in quarters, clamped to
     ±4·LATENT_BOUND, and the scale index in 0…SCALE_LEVELS−1."""
-    h = hidden(inputs, layers[f"arm_{net}_1"], 0)
-    h = hidden(h, layers[f"arm_{net}_2"], ACT_FRACTION_BITS)
-    out = dense(h, layers[f"arm_{net}_out"], ACT_FRACTION_BITS, (MU_FRACTION_BITS, 0), bias_row=grid_index)
+    h = hidden(inputs, layers[f"arm_{net}_1"], f"arm_{net}_1")
+    h = hidden(h, layers[f"arm_{net}_2"], f"arm_{net}_2")
+    out = dense(h, layers[f"arm_{net}_out"], f"arm_{net}_out", bias_row=grid_index)
     bound = LATENT_BOUND << MU_FRACTION_BITS
-    return np.clip(out[:, 0], -bound, bound), np.clip(out[:, 1], 0, SCALE_LEVELS - 1)
+    return (np.clip(out[:, 0], -bound, bound).astype(np.int64),
+            np.clip(out[:, 1], 0, SCALE_LEVELS - 1).astype(np.int64))
 
 
 def table_index(mu_q: np.ndarray, k: np.ndarray) -> np.ndarray:
@@ -152,27 +167,30 @@ def upsample2(v: np.ndarray) -> np.ndarray:
 
 
 def upsampled_latents(grids: list[np.ndarray]) -> np.ndarray:
-    """Every grid brought to full resolution in units of 1/16: (H, W, grids) int64."""
+    """Every grid brought to full resolution in units of 1/16: (H, W, grids), integers in float32."""
     planes = []
     for g, grid in enumerate(grids):
         v = grid.astype(np.int64) << ACT_FRACTION_BITS
         for _ in range(g):
             v = upsample2(v)
         planes.append(v)
-    return np.stack(planes, axis=-1)
+    out = np.empty(planes[0].shape + (len(planes),), dtype=np.float32)
+    for g, plane in enumerate(planes):
+        out[..., g] = plane
+    return out
 
 
-def refine(y: np.ndarray, layer: Layer) -> np.ndarray:
+def refine(y: np.ndarray, layer: Layer, name: str) -> np.ndarray:
     """A residual 3×3 layer on the (H, W, 3) image in 1/16 pixel levels (edges replicated)."""
     h, w, _ = y.shape
     p = np.pad(y, ((1, 1), (1, 1), (0, 0)), mode="edge")
-    cols = np.stack([p[i:i + h, j:j + w] for i in range(3) for j in range(3)], axis=2)   # (H, W, 9, 3)
-    # weight (out, in, kh, kw) → (kh·kw·in, out) to match cols' (tap, channel) order
-    flat = cols.reshape(h * w, 27)
-    wmat = layer.weight.transpose(2, 3, 1, 0).reshape(27, 3)
-    layer_flat = Layer(wmat.T, layer.bias, layer.weight_bits, layer.bias_shift)
-    delta = dense(flat, layer_flat, PIXEL_FRACTION_BITS, PIXEL_FRACTION_BITS).reshape(h, w, 3)
-    return np.clip(y + delta, 0, PIXEL_MAX)
+    cols = np.empty((h, w, 9, 3), dtype=np.float32)
+    for tap, (i, j) in enumerate((i, j) for i in range(3) for j in range(3)):
+        cols[:, :, tap] = p[i:i + h, j:j + w]
+    # weight (out, in, kh, kw) → (out, kh·kw·in) to match cols' (tap, channel) order
+    flat_weight = layer.weight.transpose(0, 2, 3, 1).reshape(3, 27)
+    delta = dense(cols.reshape(h * w, 27), Layer(flat_weight, layer.bias, layer.weight_bits, layer.bias_shift), name)
+    return np.clip(y + delta.reshape(h, w, 3), 0, PIXEL_MAX)
 
 
 def synthesise(layers: dict[str, Layer], arch: Architecture, grids: list[np.ndarray], height: int, width: int
@@ -180,12 +198,11 @@ def synthesise(layers: dict[str, Layer], arch: Architecture, grids: list[np.ndar
     """Decoded latent grids → (height, width, 3) uint8 (the padded image, cropped)."""
     x = upsampled_latents(grids)
     ph, pw = x.shape[:2]
-    flat = x.reshape(ph * pw, arch.grids)
-    h = hidden(flat, layers["syn_1"], ACT_FRACTION_BITS)
-    h = hidden(h, layers["syn_2"], ACT_FRACTION_BITS)
-    y = np.clip(dense(h, layers["syn_out"], ACT_FRACTION_BITS, PIXEL_FRACTION_BITS), 0, PIXEL_MAX)
-    y = y.reshape(ph, pw, 3)
+    h = hidden(x.reshape(ph * pw, arch.grids), layers["syn_1"], "syn_1")
+    h = hidden(h, layers["syn_2"], "syn_2")
+    y = np.clip(dense(h, layers["syn_out"], "syn_out"), 0, PIXEL_MAX).reshape(ph, pw, 3)
     for i in range(arch.syn_refine):
-        y = refine(y, layers[f"syn_refine_{i + 1}"])
-    pixels = np.clip((y + (1 << (PIXEL_FRACTION_BITS - 1))) >> PIXEL_FRACTION_BITS, 0, 255)
-    return pixels[:height, :width].astype(np.uint8)
+        y = refine(y, layers[f"syn_refine_{i + 1}"], f"syn_refine_{i + 1}")
+    y = y[:height, :width]
+    pixels = np.floor((y + (1 << (PIXEL_FRACTION_BITS - 1))) * (1.0 / (1 << PIXEL_FRACTION_BITS)))
+    return np.clip(pixels, 0, 255).astype(np.uint8)
