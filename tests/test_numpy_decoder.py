@@ -1,5 +1,5 @@
 """The torch-free decoder (issue 18, docs/decoder.md): it decodes every conformance vector with
-torch unimportable, through the API, the Pillow plugin and the CLI; its pixels do not depend on
+torch unimportable, through the API, the Pillow plugin and the CLI (gzc-dec, gzc-info); its pixels do not depend on
 the thread count; and it agrees with the torch networks within the spec's ±1 (spec §7)."""
 from __future__ import annotations
 
@@ -53,6 +53,11 @@ for path, png in json.loads(sys.argv[1]):
         assert np.array_equal(np.asarray(im), api), path
     np.save(png + ".npy", decode_bytes(data).pixels)     # the latent's pixels, as decoded/*.png holds them
     out[path] = png
+sys.argv = ["gzc-info", path]
+info = io.StringIO()
+with contextlib.redirect_stdout(info), contextlib.suppress(SystemExit):
+    runpy.run_module("gzc.tools.info", run_name="__main__")
+assert "768" in info.getvalue(), info.getvalue()        # the Kodak file, the loop's last
 try:
     import torch
     blocked = False
