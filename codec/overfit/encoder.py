@@ -40,13 +40,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .architecture import (ACT_FRACTION_BITS, ACT_MAX, LATENT_BOUND, PIXEL_FRACTION_BITS,
-                           SCALE_LEVELS, SCALE_MIN, SCALE_STEPS_PER_OCTAVE, SYMBOL_BOUND, Architecture,
+from .architecture import (ACT_FRACTION_BITS, ACT_MAX, LATENT_BOUND, PIXEL_FRACTION_BITS, PIXEL_MAX, SCALE_LEVELS,
+                           UPSAMPLED_FRACTION_BITS, SCALE_MIN, SCALE_STEPS_PER_OCTAVE, SYMBOL_BOUND, Architecture,
                            grid_shapes, padded_size)
 from .integer_net import Layer, check_exact, input_bound, rounding_offsets, synthesise
 from . import payload as payload_io
 
 ACT_REAL_MAX = ACT_MAX / (1 << ACT_FRACTION_BITS)     # the integer activations' range, as reals
+PIXEL_REAL_MAX = PIXEL_MAX / (255 << PIXEL_FRACTION_BITS)   # the decoder's pixel clamp, in [0, 1] units
 NOISE_SHARE = 0.5       # share of each stage with noisy latents (0.3–0.7 tried on crops: 0.5 best)
 
 
@@ -63,6 +64,13 @@ def laplace_bits(x: torch.Tensor, mu: torch.Tensor, k: torch.Tensor) -> torch.Te
 
 def ste_round(x: torch.Tensor) -> torch.Tensor:
     return x + (torch.round(x) - x).detach()
+
+
+def pixel_clamp(y: torch.Tensor) -> torch.Tensor:
+    """The decoder's pixel clamp in the forward pass, the identity in the backward pass: a hard
+    clamp here left saturated pixels without gradient and the fit collapsed (6 dB on a crop),
+    while no clamp let the float model lean on values the integer decoder clips (22 → 16 dB)."""
+    return y + (y.clamp(0.0, PIXEL_REAL_MAX) - y).detach()
 
 
 def act(x: torch.Tensor) -> torch.Tensor:
@@ -127,12 +135,12 @@ class Synthesis(nn.Module):
         """(H, W, grids) → (H, W, 3) in [0, 1] (not yet clamped)."""
         h = act(F.linear(upsampled, self.w1, self.b1))
         h = act(F.linear(h, self.w2, self.b2))
-        y = F.linear(h, self.w3, self.b3)
-        if not len(self.refine_w):
+        y = pixel_clamp(F.linear(h, self.w3, self.b3))     # the decoder clamps here and after
+        if not len(self.refine_w):                          # every refinement
             return y
         y = y.permute(2, 0, 1)[None]           # the 3×3 layers as convolutions, channels first
         for w, b in zip(self.refine_w, self.refine_b):
-            y = y + F.conv2d(F.pad(y.clamp(0, 1), (1, 1, 1, 1), mode="replicate"), w, b)
+            y = pixel_clamp(y + F.conv2d(F.pad(y, (1, 1, 1, 1), mode="replicate"), w, b))
         return y[0].permute(1, 2, 0)
 
 
@@ -284,7 +292,7 @@ def float_layers(model: OverfitModel) -> dict[str, tuple[np.ndarray, np.ndarray,
         out[f"arm_{name}_2"] = (np_(net.w2), np_(net.b2)[None], ACT_FRACTION_BITS)
         out[f"arm_{name}_out"] = (np_(net.w3), np_(net.b3), ACT_FRACTION_BITS)
     s = model.synthesis
-    out["syn_1"] = (np_(s.w1), np_(s.b1)[None], ACT_FRACTION_BITS)
+    out["syn_1"] = (np_(s.w1), np_(s.b1)[None], UPSAMPLED_FRACTION_BITS)
     out["syn_2"] = (np_(s.w2), np_(s.b2)[None], ACT_FRACTION_BITS)
     # the output layer and the refinements work in pixel levels (the float model in [0, 1])
     out["syn_out"] = (255 * np_(s.w3), 255 * np_(s.b3)[None], ACT_FRACTION_BITS)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .architecture import (ACT_FRACTION_BITS, ACT_MAX, EXACT_LIMIT, LATENT_BOUND, MU_FRACTION_BITS,
+                           UPSAMPLED_FRACTION_BITS,
                            PIXEL_FRACTION_BITS, PIXEL_MAX, SCALE_LEVELS, Architecture)
 
 
@@ -42,23 +43,29 @@ def input_bound(name: str) -> int:
     if name.endswith("_1") and name.startswith("arm"):
         return LATENT_BOUND
     if name == "syn_1":
-        return LATENT_BOUND << ACT_FRACTION_BITS
+        return LATENT_BOUND << UPSAMPLED_FRACTION_BITS
     if name.startswith("syn_refine"):
         return PIXEL_MAX
     return ACT_MAX
 
 
 def input_bits(name: str) -> int:
-    """Fraction bits of a layer's input: latents are integers, everything else is in 1/16."""
-    return 0 if name.startswith("arm") and name.endswith("_1") else ACT_FRACTION_BITS
+    """Fraction bits of a layer's input: latents are integers, the upsampled latents and the
+    pixels are in 1/16, hidden activations in 1/256."""
+    if name.startswith("arm") and name.endswith("_1"):
+        return 0
+    if name == "syn_1":
+        return UPSAMPLED_FRACTION_BITS
+    return PIXEL_FRACTION_BITS if name.startswith("syn_refine") else ACT_FRACTION_BITS
 
 
 def output_bits(name: str) -> np.ndarray:
     """Fraction bits of each output row: the context model's mean in quarters and its scale
-    index in units; hidden activations and pixels in 1/16 (PIXEL_FRACTION_BITS = ACT_FRACTION_BITS)."""
+    index in units; pixels in 1/16; hidden activations in 1/256."""
     if name.startswith("arm") and name.endswith("_out"):
         return np.array([MU_FRACTION_BITS, 0])
-    return np.array([ACT_FRACTION_BITS])
+    return np.array([PIXEL_FRACTION_BITS if name == "syn_out" or name.startswith("syn_refine")
+                     else ACT_FRACTION_BITS])
 
 
 def rounding_offsets(layer: Layer, name: str) -> np.ndarray:
@@ -95,7 +102,7 @@ def dense(a: np.ndarray, layer: Layer, name: str, bias_row: np.ndarray | int = 0
 
 
 def hidden(a: np.ndarray, layer: Layer, name: str) -> np.ndarray:
-    """A hidden layer: dense, then ReLU clamped to the 8-bit activation range."""
+    """A hidden layer: dense, then ReLU clamped to the 12-bit activation range."""
     return np.clip(dense(a, layer, name), 0, ACT_MAX)
 
 
@@ -170,7 +177,7 @@ def upsampled_latents(grids: list[np.ndarray]) -> np.ndarray:
     """Every grid brought to full resolution in units of 1/16: (H, W, grids), integers in float32."""
     planes = []
     for g, grid in enumerate(grids):
-        v = grid.astype(np.int64) << ACT_FRACTION_BITS
+        v = grid.astype(np.int64) << UPSAMPLED_FRACTION_BITS
         for _ in range(g):
             v = upsample2(v)
         planes.append(v)
