@@ -205,28 +205,30 @@ def decode_latent(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, weights_
     return _latent(header, load_backend(find_by_id(header.model_id, weights_dir, header.backend)))[1]
 
 
+def _checked(header: GzcFile, backend: Backend) -> Backend:
+    """The backend as the file configures it, after the header checks that apply to it (a
+    backend that owns its payload checks its latent shape and coder itself)."""
+    backend = backend.for_file(header)
+    (_check_backend if backend.owns_payload else _check_header_against)(backend, header)
+    return backend
+
+
 def _latent(header: GzcFile, backend: Backend) -> tuple[Backend, np.ndarray]:
     """The backend as the file configures it, and the file's checked, decoded latent (for a
     backend that owns its payload, what :meth:`Backend.decode_latent` says its latent is)."""
-    backend = backend.for_file(header)
-    if backend.owns_payload:
-        _check_backend(backend, header)
-        return backend, backend.decode_latent(header)
-    _check_header_against(backend, header)
-    return backend, decode_payload(header, backend)
+    backend = _checked(header, backend)
+    return backend, (backend.decode_latent(header) if backend.owns_payload else decode_payload(header, backend))
 
 
 def _decode(header: GzcFile, backend: Backend) -> Decoded:
     metadata = Metadata.from_chunks(header.chunks)          # format checks first: they cost nothing
     alpha_chunk = header.chunk(CHUNK_ALPH)
     alpha = None if alpha_chunk is None else decode_alpha(alpha_chunk, header.width, header.height)
+    backend = _checked(header, backend)
     if backend.owns_payload:
-        backend = backend.for_file(header)
-        _check_backend(backend, header)
         rgb = backend.decode_image(header)
     else:
-        backend, symbols = _latent(header, backend)
-        rgb = backend.synthesise(symbols, header.bits, header.width, header.height)
+        rgb = backend.synthesise(decode_payload(header, backend), header.bits, header.width, header.height)
     return Decoded(_luma(rgb) if header.color == COLOR_GRAY else rgb, header, alpha, metadata)
 
 

@@ -71,11 +71,26 @@ def _pass_tables(layers, inputs: np.ndarray, g: int, anchors: bool) -> tuple[np.
     return table_index(mu_q, k), residual_offset(mu_q)
 
 
-def _grid_passes(arch: Architecture, shapes):
-    """(g, shape, anchors) in stream order: coarsest grid first, anchors before the others."""
+def _coded_passes(arch: Architecture, layers, grids: list[np.ndarray]):
+    """The passes in stream order, coarsest grid first and anchors before the others: (g, the
+    pass's flat positions, their stream order, their tables in that order, their offsets).
+    Encoder and decoder share it; the decoder fills ``grids[g]`` before asking for the next
+    pass, whose contexts read it."""
     for g in reversed(range(arch.grids)):
+        parent = grids[g + 1] if g + 1 < arch.grids else None
         for anchors in (True, False):
-            yield g, shapes[g], anchors
+            flat, inputs = pass_elements(grids[g], parent, grids[g].shape, anchors)
+            if flat.size:
+                table, offset = _pass_tables(layers, inputs, g, anchors)
+                order = np.argsort(table, kind="stable")
+                yield g, flat, order, table[order], offset
+
+
+def _table_runs(sorted_table: np.ndarray):
+    """(table, start, stop) of each run of equal tables in a pass's stream order."""
+    starts = np.flatnonzero(np.diff(sorted_table, prepend=-1))
+    for start, stop in zip(starts, list(starts[1:]) + [sorted_table.size]):
+        yield int(sorted_table[start]), int(start), int(stop)
 
 
 def encode(dec: Decoder, check: bool = True) -> bytes:
@@ -92,19 +107,10 @@ def encode(dec: Decoder, check: bool = True) -> bytes:
         head += bytes([layer.weight_bits, layer.bias_shift, k_w, k_b])
         for values, k in ((layer.weight, k_w), (layer.bias, k_b)):
             encoder.encode((values.ravel() + SYMBOL_BOUND).astype(np.int32), _model(k))
-    shapes = [g.shape for g in dec.grids]
-    for g, shape, anchors in _grid_passes(arch, shapes):
-        parent = dec.grids[g + 1] if g + 1 < arch.grids else None
-        flat, inputs = pass_elements(dec.grids[g], parent, shape, anchors)
-        if not flat.size:
-            continue
-        table, offset = _pass_tables(dec.layers, inputs, g, anchors)
-        symbols = dec.grids[g].ravel()[flat] - offset
-        order = np.argsort(table, kind="stable")
-        table, symbols = table[order], symbols[order]
-        starts = np.flatnonzero(np.diff(table, prepend=-1))
-        for start, stop in zip(starts, list(starts[1:]) + [table.size]):
-            encoder.encode((symbols[start:stop] + SYMBOL_BOUND).astype(np.int32), _model(int(table[start])))
+    for g, flat, order, table, offset in _coded_passes(arch, dec.layers, dec.grids):
+        symbols = dec.grids[g].ravel()[flat][order] - offset[order]
+        for t, start, stop in _table_runs(table):
+            encoder.encode((symbols[start:stop] + SYMBOL_BOUND).astype(np.int32), _model(t))
     return head + encoder.get_compressed().astype("<u4").tobytes()
 
 
@@ -148,20 +154,11 @@ def decode(payload: bytes, padded_height: int, padded_width: int) -> Decoder:
             bias = _decode_values(decoder, bias_rows * shape[0], k_b).reshape(bias_rows, shape[0])
             layers[name] = Layer(weight, bias, wb, bs)
         check_exact(layers)
-        shapes = grid_shapes(arch, padded_height, padded_width)
-        grids = [np.zeros(s, dtype=np.int64) for s in shapes]
-        for g, shape, anchors in _grid_passes(arch, shapes):
-            parent = grids[g + 1] if g + 1 < arch.grids else None
-            flat, inputs = pass_elements(grids[g], parent, shape, anchors)
-            if not flat.size:
-                continue
-            table, offset = _pass_tables(layers, inputs, g, anchors)
-            order = np.argsort(table, kind="stable")
-            sorted_table = table[order]
+        grids = [np.zeros(s, dtype=np.int64) for s in grid_shapes(arch, padded_height, padded_width)]
+        for g, flat, order, table, offset in _coded_passes(arch, layers, grids):
             symbols = np.empty(flat.size, dtype=np.int64)
-            starts = np.flatnonzero(np.diff(sorted_table, prepend=-1))
-            for start, stop in zip(starts, list(starts[1:]) + [flat.size]):
-                symbols[start:stop] = decoder.decode(_model(int(sorted_table[start])), int(stop - start))
+            for t, start, stop in _table_runs(table):
+                symbols[start:stop] = decoder.decode(_model(t), stop - start)
             values = np.empty(flat.size, dtype=np.int64)
             values[order] = symbols - SYMBOL_BOUND + offset[order]
             if values.size and np.abs(values).max() > LATENT_BOUND:
