@@ -58,6 +58,10 @@ class Chunk:
     def critical(self) -> bool:
         return 65 <= self.type[0] <= 90
 
+    def __repr__(self) -> str:
+        # sizes, not contents: an ICC profile or EXIF block would flood a print() or a log line
+        return f"Chunk(type={self.type!r}, data=<{len(self.data)} bytes>)"
+
 
 @dataclass(frozen=True)
 class GzcFile:
@@ -75,6 +79,16 @@ class GzcFile:
 
     def chunk(self, type_: bytes) -> Chunk | None:
         return next((c for c in self.chunks if c.type == type_), None)
+
+    def __repr__(self) -> str:
+        """One short line: ``print(gzc.read_header(data))`` shows the fields, and the payload and
+        chunks by size (their bytes, kilobytes of them, say nothing to a reader)."""
+        chunks = ", ".join(f"{c.type.decode()} {len(c.data)} bytes" for c in self.chunks)
+        return (f"GzcFile(version={self.version[0]}.{self.version[1]}, width={self.width}, height={self.height}, "
+                f"color={COLOR_NAMES.get(self.color, self.color)}, backend={self.backend}, "
+                f"model_id={self.model_id.hex()}, bits={self.bits}, coder={CODER_NAMES.get(self.coder, self.coder)}, "
+                f"latent_shape={self.latent_shape}, payload=<{len(self.payload)} bytes>, "
+                f"chunks=[{chunks}])")
 
 
 def _check_chunk_type(t: bytes) -> None:

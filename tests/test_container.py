@@ -172,3 +172,14 @@ def test_reader_refuses_zero_width():
 def test_formats_import_without_torch():
     code = "import sys, gzc.formats; import gzc.tools.info; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_repr_shows_sizes_not_bytes():
+    """print(gzc.read_header(data)) printed the whole payload and every chunk's bytes (issue 19)."""
+    f = sample(payload=bytes(range(256)) * 400, chunks=(Chunk(b"iCCP", b"\x00" + bytes(5000)),))
+    text = repr(formats.read(formats.write(f)))
+    assert len(text) < 300 and "\n" not in text, text
+    for field in ("width=768", "height=512", "color=RGB", "model_id=0001020304050607", "bits=6", "coder=range",
+                  "latent_shape=(160, 32, 48)", "payload=<102400 bytes>", "iCCP 5001 bytes"):
+        assert field in text, (field, text)
+    assert repr(f.chunks[0]) == "Chunk(type=b'iCCP', data=<5001 bytes>)"
