@@ -4,6 +4,9 @@ on every tool, unreadable inputs named, batch errors naming the file once, plain
 from __future__ import annotations
 
 import importlib
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,7 +14,7 @@ from PIL import Image
 
 from gzc.codec import codec as core
 from gzc.formats import UnsupportedSettingError, read
-from gzc.tools.cli_common import EXIT_INPUT, EXIT_USAGE, run_app
+from gzc.tools.cli_common import EXIT_BROKEN_PIPE, EXIT_INPUT, EXIT_USAGE, run_app
 
 TOOLS = {"gzc-enc": "gzc.tools.enc", "gzc-dec": "gzc.tools.dec", "gzc-info": "gzc.tools.info",
          "gzc-train": "gzc.tools.train", "gzc-bench": "gzc.tools.bench.cli",
@@ -110,3 +113,17 @@ def test_api_errors_name_no_bytesio():
         load_picture(b"not an image")
     assert "BytesIO" not in str(caught.value)
     Image  # noqa: B018 (imported for the plugin registration side effect)
+
+
+@pytest.mark.parametrize("args", [["gzc.tools.info", "VECTOR"], ["gzc.tools.info", "--json", "VECTOR"],
+                                  ["gzc.tools.dec", "VECTOR", "-"]])
+def test_output_into_a_closed_pipe_exits_quietly(args):
+    """`gzc-info x.gzc | head -1`, or gzc-dec into a pipe its reader closed: exit 141 (as a shell
+    reports a C tool killed by SIGPIPE) with nothing on stderr, where it printed
+    'internal error: BrokenPipeError' (exit 1) or Python's 'Exception ignored … BrokenPipeError'."""
+    vector = str(Path(__file__).resolve().parent.parent / "spec" / "vectors" / "rgb_48x32_b6_range.gzc")
+    proc = subprocess.Popen([sys.executable, "-m", *[vector if a == "VECTOR" else a for a in args]],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()                  # the reader goes away before the tool writes anything
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == EXIT_BROKEN_PIPE == 141 and err == b"", err

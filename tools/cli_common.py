@@ -14,6 +14,9 @@ Exit codes (documented in the README; modelled on cjxl/djxl):
        image above the pixel limit), TargetUnreachableError (a --target-size or
        --target-bpp that even the smallest setting exceeds)
     6  cannot write the output
+  130  interrupted (Ctrl-C)
+  141  standard output closed by its reader (``gzc-info x.gzc | head -1``): no message,
+       the status a shell shows for a C tool such as djpeg killed by SIGPIPE (128 + 13)
 
 The error classes all derive from gzc.GzcError (formats/errors.py); anything else
 reaching the top is a bug and exits 1.
@@ -31,8 +34,10 @@ import tempfile
 import traceback
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_INPUT, EXIT_CORRUPT, EXIT_UNSUPPORTED, EXIT_WRITE = range(7)
+EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 130, 128 + 13    # as a shell reports SIGINT, SIGPIPE
 
 
 class CliError(Exception):
@@ -76,9 +81,24 @@ def reported_errors(prog: str):
     except SystemExit:
         raise
     except KeyboardInterrupt:
-        raise SystemExit(130) from None
+        raise SystemExit(EXIT_INTERRUPTED) from None
+    except BrokenPipeError:
+        broken_pipe()
     except BaseException as exc:  # noqa: BLE001 — the whole point is to catch everything
         fail(prog, exc)
+
+
+def broken_pipe() -> NoReturn:
+    """The reader of our standard output went away (``| head -1``): nothing more to say to
+    anyone, so exit quietly with 141 as a C tool dies of SIGPIPE. Python ignores SIGPIPE and
+    raises BrokenPipeError instead, and it would raise again when it flushes stdout at exit
+    ("Exception ignored … BrokenPipeError"), so stdout is pointed at /dev/null first."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):   # no real stdout file descriptor (an embedding application)
+        pass
+    raise SystemExit(EXIT_BROKEN_PIPE)
 
 
 def read_input(path: str | None, what: str) -> bytes:
@@ -188,12 +208,15 @@ def run_app(app, prog: str, args: list[str] | None = None) -> None:
         each.epilog = ((each.epilog or "") + f" {prog} --version prints the version.").strip()
     try:
         code = command.main(args=args, prog_name=prog, standalone_mode=False)
+        sys.stdout.flush()        # text still buffered for a pipe fails here, not at exit
+    except BrokenPipeError:
+        broken_pipe()
     except errors.UsageError as exc:
         hint = "" if isinstance(exc, errors.NoSuchOption) else f" (see '{prog} --help')"
         print(f"{prog}: error: {exc.format_message().splitlines()[0]}{hint}", file=sys.stderr)
         raise SystemExit(EXIT_USAGE) from None
     except typer.Abort:
-        raise SystemExit(130) from None
+        raise SystemExit(EXIT_INTERRUPTED) from None
     raise SystemExit(code if isinstance(code, int) else EXIT_OK)
 
 
