@@ -76,9 +76,17 @@ def encode(image, bits: int | None = None, model: str | None = None, coder: str 
 def decode(data: bytes, max_pixels: int | None = None):
     """Decompress .gzc bytes to a ``PIL.Image``: mode ``RGB`` or ``L`` (grayscale files),
     ``RGBA`` or ``LA`` with alpha; ``info`` holds ``icc_profile``, ``exif`` and ``xmp``
-    when the file has them (pass them on to ``Image.save`` to keep them)."""
+    when the file has them (pass them on to ``Image.save`` to keep them).
+
+    ``max_pixels`` is the largest width × height the caller accepts; None means gzc's default,
+    67,108,864 (8192², as ``gzc-dec --max-pixels``). A file declaring more raises
+    :class:`LimitExceededError` once its header is read, before anything is decoded or
+    allocated. Pass your application's own limit when decoding untrusted files: the header,
+    not the payload, sets the work, and a 380 kB file of the default model makes the decoder
+    synthesise the full 67 MP (docs/cli.md, "Limits"; bench/worst_case.py)."""
     from .codec.codec import DEFAULT_MAX_PIXELS, decode_bytes
-    return decode_bytes(bytes(data), max_pixels=max_pixels or DEFAULT_MAX_PIXELS).image()
+    limit = DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels   # 0 refuses everything, not "default"
+    return decode_bytes(bytes(data), max_pixels=limit).image()
 
 
 def read_header(data: bytes):

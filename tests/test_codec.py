@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import psnr
+from conftest import ROOT, psnr
 from gzc import formats
 from gzc.codec import registry
 from gzc.codec.backend import UnsupportedSettingError
@@ -108,6 +108,36 @@ def test_pixel_limit_checked_before_decoding(photo):
         decode_bytes(huge)
     with pytest.raises(LimitExceededError):
         decode_bytes(data, max_pixels=100)
+
+
+def _declaring(width: int, height: int) -> bytes:
+    """A valid container for the default model that declares width x height over a 16-byte payload."""
+    model = registry.find_model(None)
+    return formats.write(formats.GzcFile(width=width, height=height, color=formats.COLOR_RGB, backend=1,
+                                         model_id=model.model_id, bits=4, coder=formats.CODER_RANGE,
+                                         latent_shape=(160, -(-height // 16), -(-width // 16)), payload=bytes(16)))
+
+
+def test_api_decode_takes_the_callers_pixel_limit_before_allocating():
+    """gzc.decode(data, max_pixels=): None is gzc's default (8192², as gzc-dec), an int the caller's
+    own limit, refused with LimitExceededError from the header alone. max_pixels=0 meant the default."""
+    import tracemalloc
+
+    import gzc
+    small = (ROOT / "spec" / "vectors" / "rgb_48x32_b6_range.gzc").read_bytes()
+    assert gzc.decode(small, max_pixels=48 * 32).size == (48, 32)
+    for limit in (48 * 32 - 1, 0):
+        with pytest.raises(gzc.LimitExceededError, match="above the limit"):
+            gzc.decode(small, max_pixels=limit)
+    huge = _declaring(8192, 8193)              # one row above the default limit, 16 bytes of payload
+    tracemalloc.start()
+    try:
+        with pytest.raises(gzc.LimitExceededError, match="8192x8193"):
+            gzc.decode(huge)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 << 20, peak                # the 201 MB image, or a 42 M-symbol latent, was never allocated
 
 
 def test_corrupt_payload_never_crashes(photo):

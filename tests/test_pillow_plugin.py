@@ -61,3 +61,25 @@ def test_the_decoder_uses_pillows_limit_instead_of_its_own(monkeypatch):
         with Image.open(io.BytesIO(GOOD.read_bytes())) as im:
             im.load()
     assert seen == [400_000_000, None]
+
+
+def test_a_small_file_declaring_a_huge_image_is_refused_at_open(monkeypatch):
+    """The worst case of bench/worst_case.py through the plugin: a host's MAX_IMAGE_PIXELS stops a
+    file that declares 8192x8192 over a 16-byte payload when it is opened, before any decoding."""
+    import tracemalloc
+
+    from gzc import formats
+    from gzc.codec import registry
+    huge = formats.write(formats.GzcFile(width=8192, height=8192, color=formats.COLOR_RGB, backend=1,
+                                         model_id=registry.find_model(None).model_id, bits=4,
+                                         coder=formats.CODER_RANGE, latent_shape=(160, 512, 512),
+                                         payload=bytes(16)))
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10_000_000)        # 67 MP > 2 x 10 MP: an error
+    tracemalloc.start()
+    try:
+        with pytest.raises(Image.DecompressionBombError):
+            Image.open(io.BytesIO(huge))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 << 20, peak
