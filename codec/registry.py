@@ -20,14 +20,17 @@ import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..formats import MODEL_ID_BYTES
 from ..weights import WEIGHTS_DIR
-from .backend import Backend
 from .plugins import BackendPlugin, installed_plugins, plugin_named
 
 
 from ..formats import ModelError, UnknownModelError  # noqa: F401 (re-exported: the old import path)
+
+if TYPE_CHECKING:   # numpy: listing models (gzc-info) must not need it, only loading one does
+    from .backend import Backend
 
 
 @dataclass(frozen=True)

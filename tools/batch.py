@@ -62,32 +62,57 @@ def run_batch(prog: str, inputs: list[str], out_dir: str, suffix: str, extension
     tasks = [(src, target_dir / (src.stem + suffix)) for src in files]
     if len({dst for _, dst in tasks}) != len(tasks):
         raise CliError("two inputs would write the same output name; use separate --out-dir runs", EXIT_USAGE)
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
     first_failure, failed = EXIT_OK, 0
     threads = max(1, (os.cpu_count() or 1) // jobs)
-    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=Console(stderr=True), transient=True) as progress:
-        bar = progress.add_task(prog, total=len(tasks))
-        if jobs == 1:
-            _init_worker(threads)
-            results = (_run_one(work, s, d) for s, d in tasks)
-            pool = None
-        else:
-            pool = ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(threads,))
-            results = pool.map(_run_one, [work] * len(tasks), *zip(*tasks))
-        try:
-            for src, code, message in results:
-                if code != EXIT_OK:
-                    named = message if src in message else f"{src}: {message}"   # the file named once
-                    progress.console.print(f"{prog}: error: {named}", markup=False, highlight=False,
-                                           soft_wrap=True)
-                    first_failure = first_failure or code
-                    failed += 1
-                progress.advance(bar)
-        finally:
-            if pool is not None:
-                pool.shutdown()
+    progress = _Progress(prog, len(tasks))
+    if jobs == 1:
+        _init_worker(threads)
+        results = (_run_one(work, s, d) for s, d in tasks)
+        pool = None
+    else:
+        pool = ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(threads,))
+        results = pool.map(_run_one, [work] * len(tasks), *zip(*tasks))
+    try:
+        for src, code, message in results:
+            if code != EXIT_OK:
+                named = message if src in message else f"{src}: {message}"   # the file named once
+                progress.line(f"{prog}: error: {named}")
+                first_failure = first_failure or code
+                failed += 1
+            progress.advance()
+    finally:
+        progress.clear()
+        if pool is not None:
+            pool.shutdown()
     print(f"{prog}: {len(tasks) - failed} of {len(tasks)} file(s) written to {target_dir}", file=sys.stderr)
     return first_failure
+
+
+class _Progress:
+    """``PROG: 3/10 files`` on one rewritten stderr line, shown only when stderr is a terminal
+    (logs and pipes get just the error lines and the summary). Our own few lines rather than a
+    progress-bar library: gzc does not depend on rich, which only some typer releases pull in."""
+
+    def __init__(self, prog: str, total: int):
+        self.prog, self.total, self.done = prog, total, 0
+        self.live = sys.stderr.isatty()
+        self._show()
+
+    def _show(self) -> None:
+        if self.live:
+            print(f"\r\033[K{self.prog}: {self.done}/{self.total} files", end="", file=sys.stderr, flush=True)
+
+    def line(self, text: str) -> None:
+        """A line that stays (an error), printed above the progress line."""
+        if self.live:
+            print("\r\033[K", end="", file=sys.stderr)
+        print(text, file=sys.stderr, flush=True)
+        self._show()
+
+    def advance(self) -> None:
+        self.done += 1
+        self._show()
+
+    def clear(self) -> None:
+        if self.live:
+            print("\r\033[K", end="", file=sys.stderr, flush=True)

@@ -18,6 +18,11 @@ from dataclasses import dataclass
 MODEL_ID = b"overfit1"          # the 8-byte model ID of this architecture, version 1 (ASCII)
 MODEL_NAME = "overfit-v1"
 
+#: --bits → λ of the encoder's objective MSE + λ·bpp (images in [0, 1]). Kept here, with no numpy,
+#: because listing models (``gzc-info --models``, the plugin's ``models()``) shows the bits
+DEFAULT_BITS = 4
+LAMBDAS = {1: 0.02, 2: 0.01, 3: 0.005, 4: 0.0025, 5: 0.00125, 6: 0.0006, 7: 0.0003, 8: 0.00015}
+
 LATENT_BOUND = 63               # latent values lie in [-63, 63]
 SYMBOL_BOUND = 2 * LATENT_BOUND # coded residuals and network parameters lie in [-126, 126]
 SCALE_LEVELS = 64               # Laplace scales b_k = SCALE_MIN · 2^(k / SCALE_STEPS_PER_OCTAVE)

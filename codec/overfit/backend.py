@@ -21,15 +21,12 @@ import numpy as np
 
 from ...formats import CODER_OWN
 from ..backend import Backend, CorruptPayloadError, UnsupportedSettingError
-from .architecture import MODEL_ID, MODEL_NAME, Architecture, padded_size
+from .architecture import DEFAULT_BITS, LAMBDAS, MODEL_ID, MODEL_NAME, Architecture, padded_size
 from . import payload as payload_io
 from .integer_net import synthesise
 
 BACKEND_OVERFIT = 3                 # container field 6 (spec §2.1)
 
-#: --bits → λ of the objective MSE + λ·bpp (images in [0, 1])
-LAMBDAS = {1: 0.02, 2: 0.01, 3: 0.005, 4: 0.0025, 5: 0.00125, 6: 0.0006, 7: 0.0003, 8: 0.00015}
-DEFAULT_BITS = 4
 #: --effort → optimisation steps
 EFFORT_STEPS = {0: 200, 1: 500, 2: 1000, 3: 2000, 4: 4000}
 DEFAULT_EFFORT = 1

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..plugins import BackendPlugin
 from ..registry import ModelInfo
-from .architecture import MODEL_ID, MODEL_NAME
+from .architecture import DEFAULT_BITS, LAMBDAS, MODEL_ID, MODEL_NAME
 
 
 class OverfitPlugin(BackendPlugin):
@@ -18,7 +18,6 @@ class OverfitPlugin(BackendPlugin):
     backend_id = 3          # spec §2.1, §12
 
     def models(self, weights_dir: Path) -> list[ModelInfo]:
-        from .backend import DEFAULT_BITS, LAMBDAS
         manifest = {"bits": list(LAMBDAS), "default_bits": DEFAULT_BITS,
                     "description": "per-image overfitted latents + tiny decoder carried in the file "
                                    "(Cool-chic/C3 style); no training data, no weights file"}
