@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -39,6 +40,14 @@ def done_keys(path: Path) -> set:
     return {(r["image"], r["bits"], r["effort"]) for r in map(json.loads, path.read_text().splitlines())}
 
 
+def code_version() -> str:
+    """The commit the encoder ran from, marked ``+modified`` if its folder had uncommitted edits."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    dirty = git("status", "--porcelain", "--", "codec/overfit")
+    return git("rev-parse", "--short", "HEAD") + ("+modified" if dirty else "")
+
+
 def run(images: list[str], bits: list[int], effort: int, folder: Path, threads: int) -> None:
     import torch
     torch.set_num_threads(threads)
@@ -49,9 +58,9 @@ def run(images: list[str], bits: list[int], effort: int, folder: Path, threads: 
         for b in bits:
             if (name, b, effort) in done_keys(records):
                 continue
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             data = gzc.encode(Image.fromarray(rgb), backend="overfit", bits=b, effort=effort)
-            encode_s = time.perf_counter() - t0
+            encode_s, encode_cpu_s = time.perf_counter() - t0, time.process_time() - c0
             with tempfile.TemporaryDirectory() as tmp:
                 path = Path(tmp) / f"{name}.gzc"
                 path.write_bytes(data)
@@ -62,7 +71,9 @@ def run(images: list[str], bits: list[int], effort: int, folder: Path, threads: 
             rec = {"codec": "gzc:overfit-v1", "image": name, "bits": b, "effort": effort, "width": rgb.shape[1],
                    "height": rgb.shape[0], "bytes": size, "bpp": size * 8 / (rgb.shape[0] * rgb.shape[1]),
                    "psnr": psnr(rgb, out), "msssim": msssim_rgb(rgb, out), "encode_s": round(encode_s, 1),
-                   "decode_s": round(decode_s, 3), "torch_threads": threads}
+                   "encode_cpu_s": round(encode_cpu_s, 1),
+                   "decode_s": round(decode_s, 3), "torch_threads": threads,
+                   "code": code_version()}
             with open(records, "a") as f:
                 f.write(json.dumps(rec) + "\n")
             print(f"{name} bits {b} effort {effort}: {rec['bpp']:.4f} bpp {rec['psnr']:.2f} dB "

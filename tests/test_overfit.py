@@ -159,3 +159,49 @@ def test_overfit_vectors_decode_to_exactly_the_recorded_pixels(vector):
     """Integer synthesis: the pixel hash itself is the conformance criterion, no ±1 tolerance."""
     pixels = core.decode_bytes((VECTORS / vector["file"]).read_bytes()).pixels
     assert hashlib.sha256(np.ascontiguousarray(pixels).tobytes()).hexdigest() == vector["decoded_sha256"]
+
+
+def test_a_fit_from_zero_latents_has_gradients_without_noise():
+    """Regression: with zero latents and zero biases every synthesis unit sat on the ReLU's kink
+    (gradient 0), so a noiseless fit never moved the latents and stayed at the mean colour."""
+    torch = pytest.importorskip("torch")
+    from gzc.codec.overfit.encoder import OverfitModel
+    arch = Architecture(grids=3, syn_refine=0)
+    model = OverfitModel(arch, 16, 16)
+    target = torch.rand(16, 16, 3)
+    x = model.image(model.quantized_latents(hard=True), 0)
+    torch.mean((x - target) ** 2).backward()
+    assert all(y.grad is not None and float(y.grad.abs().max()) > 0 for y in model.latents)
+
+
+def test_a_saturated_unit_gets_the_gradient_that_brings_it_back():
+    """Regression: the activation clamp at the integer range was a hardtanh, whose gradient is 0
+    above the range, so units pushed there never came back (full-size fits lost capacity); a
+    straight-through clamp instead pushed them further out, where the forward pass no longer
+    changes (fits stalled near 23 dB). The clamp passes only the gradient pointing back in."""
+    torch = pytest.importorskip("torch")
+    from gzc.codec.overfit.encoder import ACT_REAL_MAX, act, pixel_clamp
+    x = torch.tensor([ACT_REAL_MAX + 3.0, 1.0, -1.0], requires_grad=True)
+    y = act(x)
+    assert y.tolist() == [ACT_REAL_MAX, 1.0, 0.0]           # the forward pass is the decoder's clamp
+    y.sum().backward()                                      # descent lowers every value: allowed above
+    assert x.grad.tolist() == [1.0, 1.0, 0.0]
+    x.grad = None
+    (-act(x)).sum().backward()                              # descent would raise them: not above the range
+    assert x.grad.tolist() == [0.0, -1.0, 0.0]
+    p = torch.tensor([-0.5, 0.5, 1.5], requires_grad=True)
+    (-pixel_clamp(p)).sum().backward()                      # raise: only the black pixel and the inside one
+    assert p.grad.tolist() == [-1.0, -1.0, 0.0]
+
+
+def test_ideal_code_lengths_match_the_written_payload():
+    """The encoder's quantization search compares ideal code lengths instead of writing the file
+    per trial; they must be what the range coder really spends (a few words of overhead)."""
+    rng = np.random.default_rng(7)
+    arch = Architecture(grids=4, arm_hidden=8, syn_hidden=8, syn_refine=1)
+    dec = random_decoder(rng, arch, 64, 96)
+    data = payload_io.encode(dec)
+    header_bits = 8 * (payload_io.HEADER_BYTES + payload_io.LAYER_BYTES * len(arch.layer_shapes()))
+    ideal = header_bits + payload_io.latent_bits(arch, dec.layers, dec.grids) \
+        + sum(payload_io.parameter_bits(layer) for layer in dec.layers.values())
+    assert ideal <= len(data) * 8 <= ideal * 1.005 + 3 * 32

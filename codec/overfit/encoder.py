@@ -40,7 +40,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .architecture import (ACT_FRACTION_BITS, ACT_MAX, LATENT_BOUND, PIXEL_FRACTION_BITS, PIXEL_MAX, SCALE_LEVELS,
+from .architecture import (ACT_FRACTION_BITS, ACT_MAX, LATENT_BOUND, MAX_WEIGHT_FRACTION_BITS, PIXEL_FRACTION_BITS, PIXEL_MAX, SCALE_LEVELS,
                            UPSAMPLED_FRACTION_BITS, SCALE_MIN, SCALE_STEPS_PER_OCTAVE, SYMBOL_BOUND, Architecture,
                            grid_shapes, padded_size)
 from .integer_net import Layer, check_exact, input_bound, rounding_offsets, synthesise
@@ -48,12 +48,13 @@ from . import payload as payload_io
 
 ACT_REAL_MAX = ACT_MAX / (1 << ACT_FRACTION_BITS)     # the integer activations' range, as reals
 PIXEL_REAL_MAX = PIXEL_MAX / (255 << PIXEL_FRACTION_BITS)   # the decoder's pixel clamp, in [0, 1] units
+SYN_BIAS_INIT = 0.1     # the synthesis' hidden biases start positive (see Synthesis)
 NOISE_SHARE = 0.5       # share of each stage with noisy latents (0.3–0.7 tried on crops: 0.5 best)
 
 
 def laplace_bits(x: torch.Tensor, mu: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     """−log2 P(x) for a Laplace(mu, SCALE_MIN·2^(k/6)) discretised to unit bins (x, mu real)."""
-    b = SCALE_MIN * torch.exp2(k.clamp(0, SCALE_LEVELS - 1) / SCALE_STEPS_PER_OCTAVE)
+    b = SCALE_MIN * torch.exp2(restoring_clamp(k, 0, SCALE_LEVELS - 1) / SCALE_STEPS_PER_OCTAVE)
     r = (x - mu).abs()
     lo = torch.exp(-(r - 0.5).clamp_min(0) / b)
     hi = torch.exp(-(r + 0.5) / b)
@@ -66,16 +67,67 @@ def ste_round(x: torch.Tensor) -> torch.Tensor:
     return x + (torch.round(x) - x).detach()
 
 
+class _RestoringClamp(torch.autograd.Function):
+    """Clamp in the forward pass; in the backward pass, a value outside the range gets only the
+    gradients that move it back towards the range.
+
+    The integer decoder clamps (pixels to 0…255, activations to their 12 bits, means and scales to
+    their tables), so the float model must clamp too or it leans on values the decoder clips
+    (22 → 16 dB on a crop). How the gradient crosses the clamp decides whether the fit works:
+
+    * a plain clamp has no gradient outside the range, so a value pushed out stays out for good
+      (units died one by one, pixels stuck at black or white);
+    * a straight-through clamp (identity gradient) keeps pushing values further out, where
+      nothing changes in the forward pass; with integer latents the fit then stalled near
+      23 dB on a 128² crop that the restoring clamp fits to 38 dB (``bench/overfit_tuning.py``).
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, low: float, high: float) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        ctx.low, ctx.high = low, high
+        return x.clamp(low, high)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        (x,) = ctx.saved_tensors
+        # descent moves x by −grad: below the range keep grad < 0, above it keep grad > 0
+        keep = ((x >= ctx.low) | (grad < 0)) & ((x <= ctx.high) | (grad > 0))
+        return grad * keep, None, None
+
+
+def restoring_clamp(x: torch.Tensor, low: float, high: float) -> torch.Tensor:
+    return _RestoringClamp.apply(x, low, high)
+
+
+class _ClampedRelu(torch.autograd.Function):
+    """ReLU with the restoring clamp at the top, in one pass each way."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        y = x.clamp(0.0, ACT_REAL_MAX)
+        ctx.save_for_backward(y)           # y = 0 below, y = max above: enough to tell, no copy of x
+        return y
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        (y,) = ctx.saved_tensors
+        # inside (0, max): grad; at max: only grad > 0 (descent lowers it); at 0: none (ReLU)
+        return torch.where(y < ACT_REAL_MAX, grad, grad.clamp_min(0)) * (y > 0)
+
+
 def pixel_clamp(y: torch.Tensor) -> torch.Tensor:
-    """The decoder's pixel clamp in the forward pass, the identity in the backward pass: a hard
-    clamp here left saturated pixels without gradient and the fit collapsed (6 dB on a crop),
-    while no clamp let the float model lean on values the integer decoder clips (22 → 16 dB)."""
-    return y + (y.clamp(0.0, PIXEL_REAL_MAX) - y).detach()
+    """The decoder's pixel clamp (spec §12.5), before and after every refinement layer."""
+    return restoring_clamp(y, 0.0, PIXEL_REAL_MAX)
 
 
 def act(x: torch.Tensor) -> torch.Tensor:
-    """The hidden activation: ReLU clamped to the integer activations' range (one fused kernel)."""
-    return F.hardtanh(x, 0.0, ACT_REAL_MAX)
+    """The hidden activation: ReLU clamped to the integer activations' range.
+
+    The top clamp restores (see :class:`_RestoringClamp`); a ``hardtanh`` there left every unit
+    pushed past the range without gradient, and on full-size images the fit lost its units one
+    by one while the optimiser made the latents larger to compensate."""
+    return _ClampedRelu.apply(x)
 
 
 def shifted(x: torch.Tensor, di: int, dj: int) -> torch.Tensor:
@@ -118,15 +170,19 @@ class ContextNet(nn.Module):
     def head(self, acc: torch.Tensor, g: int) -> tuple[torch.Tensor, torch.Tensor]:
         h = act(F.linear(act(acc), self.w2, self.b2))
         out = F.linear(h, self.w3) + self.b3[g]
-        return F.hardtanh(out[..., 0], -LATENT_BOUND, LATENT_BOUND), out[..., 1]
+        return restoring_clamp(out[..., 0], -LATENT_BOUND, LATENT_BOUND), out[..., 1]
 
 
 class Synthesis(nn.Module):
     def __init__(self, arch: Architecture):
         super().__init__()
         s = arch.syn_hidden
-        self.w1, self.b1 = _uniform(s, arch.grids, fan_in=arch.grids), nn.Parameter(torch.zeros(s))
-        self.w2, self.b2 = _uniform(s, s, fan_in=s), nn.Parameter(torch.zeros(s))
+        # Positive biases: with zero latents and zero biases every unit sits on the ReLU's kink,
+        # where the gradient is 0, and neither the latents nor the weights ever move (a fit
+        # without noise stayed at the mean colour; with noise it crawled).
+        self.w1 = nn.Parameter(torch.empty(s, arch.grids).uniform_(-1, 1) / math.sqrt(arch.grids))
+        self.b1 = nn.Parameter(torch.full((s,), SYN_BIAS_INIT))
+        self.w2, self.b2 = _uniform(s, s, fan_in=s), nn.Parameter(torch.full((s,), SYN_BIAS_INIT))
         self.w3, self.b3 = _uniform(3, s, fan_in=s), nn.Parameter(torch.full((3,), 0.5))
         self.refine_w = nn.ParameterList(nn.Parameter(torch.zeros(3, 3, 3, 3)) for _ in range(arch.syn_refine))
         self.refine_b = nn.ParameterList(nn.Parameter(torch.zeros(3)) for _ in range(arch.syn_refine))
@@ -157,7 +213,7 @@ class OverfitModel(nn.Module):
     def quantized_latents(self, hard: bool) -> list[torch.Tensor]:
         out = []
         for y in self.latents:
-            y = F.hardtanh(y, -LATENT_BOUND, LATENT_BOUND)
+            y = restoring_clamp(y, -LATENT_BOUND, LATENT_BOUND)
             out.append(ste_round(y) if hard else y + torch.empty_like(y).uniform_(-0.5, 0.5))
         return out
 
@@ -200,7 +256,9 @@ class OverfitModel(nn.Module):
 class EncodeSettings:
     lam: float                   # rate weight: loss = MSE + lam · bpp
     steps: int
-    lr: float = 2e-2            # 5e-3, 1e-2, 2e-2, 3e-2 tried on crops: 2e-2 best
+    lr: float = 1e-2            # the networks' peak rate (bench/overfit_tuning.py)
+    latent_lr: float | None = 1e-1   # the latents' own peak rate (None: lr): they must travel
+                                     # several units, the networks' weights a fraction of one
     arch: Architecture = Architecture()
     seed: int = 0
     progress: bool = False
@@ -231,7 +289,10 @@ def fit(rgb: np.ndarray, settings: EncodeSettings) -> OverfitModel:
     image = torch.from_numpy(rgb.astype(np.float32) / 255.0).permute(2, 0, 1)[None]
     padded = F.pad(image, (0, pw - width, 0, ph - height), mode="replicate")
     model = OverfitModel(arch, ph, pw)
-    optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
+    latent_lr = settings.latent_lr or settings.lr
+    optimizer = torch.optim.Adam([{"params": list(model.latents), "peak": latent_lr},
+                                  {"params": [p for n, p in model.named_parameters() if not n.startswith("latents")],
+                                   "peak": settings.lr}], lr=settings.lr)
     started, done = time.time(), 0
     plan = stages(arch.grids)
     for index, (first, share) in enumerate(plan):
@@ -241,9 +302,9 @@ def fit(rgb: np.ndarray, settings: EncodeSettings) -> OverfitModel:
         target = target[:-(-height // f), :-(-width // f)].contiguous()
         for local in range(span):
             hard = local >= NOISE_SHARE * span
-            lr = settings.lr * (0.5 * (1 + math.cos(math.pi * local / span)) * 0.95 + 0.05)
+            decay = 0.5 * (1 + math.cos(math.pi * local / span)) * 0.95 + 0.05
             for group in optimizer.param_groups:
-                group["lr"] = lr
+                group["lr"] = group["peak"] * decay
             loss, mse, bpp = _loss(model, target, settings.lam, hard, first)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -306,51 +367,82 @@ def integer_latents(model: OverfitModel) -> list[np.ndarray]:
             for y in model.latents]
 
 
-def quantize(model: OverfitModel, rgb: np.ndarray, lam: float, candidates: range = range(0, 13)
+def quantize(model: OverfitModel, rgb: np.ndarray, lam: float, reach: int = 3
              ) -> tuple[payload_io.Decoder, bytes]:
-    """Pick each layer's weight fraction bits by the exact total cost; return the decoder and payload.
+    """Pick each layer's weight fraction bits by the total cost; return the decoder and payload.
 
-    Layers are visited in payload order; for each, every candidate precision
-    (that keeps the weights within ±126) is tried with the others fixed, and
-    the one with the smallest ``MSE + λ·bpp`` of the real, fully integer
-    file wins (payload bytes counted exactly)."""
+    Layers are visited in payload order. For each, precisions next to the
+    current one are tried, one step at a time in the direction that lowers
+    ``MSE + λ·bpp`` of the fully integer decoder, up to ``reach`` steps from
+    the largest precision that keeps the weights within ±126. A context-model
+    layer changes only the latents' code length and a synthesis layer only the
+    pixels, so each trial recomputes one of the two (the other is cached), and
+    lengths are ideal code lengths (the range coder's stream is within a few
+    bytes of them). The file itself is written once, at the end.
+    """
     arch = model.arch
     height, width = rgb.shape[:2]
+    pixels_count = height * width
     target = rgb.astype(np.float64) / 255.0
     floats = float_layers(model)
     grids = integer_latents(model)
+    names = [name for name, _, _ in arch.layer_shapes()]
+    context_names = [n for n in names if n.startswith("arm_")]
+    synthesis_names = [n for n in names if not n.startswith("arm_")]
 
-    def layer_at(name: str, bits: int) -> Layer:
-        weight, bias, in_bits = floats[name]
-        return _int_layer(weight, bias, bits, in_bits, name)
+    layer_cache: dict[tuple[str, int], tuple[Layer, float]] = {}
+
+    def layer_at(name: str, bits: int) -> tuple[Layer, float]:
+        """The integer layer and its parameters' bits."""
+        if (name, bits) not in layer_cache:
+            weight, bias, in_bits = floats[name]
+            layer = _int_layer(weight, bias, bits, in_bits, name)
+            layer_cache[name, bits] = layer, payload_io.parameter_bits(layer)
+        return layer_cache[name, bits]
+
+    half_cache: dict[tuple, float] = {}
+
+    def half_cost(part: list[str], chosen: dict[str, int], measure) -> float:
+        key = tuple((n, chosen[n]) for n in part)
+        if key not in half_cache:
+            half_cache[key] = measure({n: layer_at(n, chosen[n])[0] for n in part})
+        return half_cache[key]
+
+    def latents_bits(layers: dict[str, Layer]) -> float:
+        return payload_io.latent_bits(arch, layers, grids)
+
+    def mse(layers: dict[str, Layer]) -> float:
+        pixels = synthesise(layers, arch, grids, height, width).astype(np.float64) / 255.0
+        return float(np.mean((pixels - target) ** 2))
+
+    def cost(chosen: dict[str, int]) -> float:
+        bits = sum(layer_at(n, b)[1] for n, b in chosen.items()) + half_cost(context_names, chosen, latents_bits)
+        return half_cost(synthesis_names, chosen, mse) + lam * bits / pixels_count
 
     def default_bits(name: str) -> int:
         peak = float(np.abs(floats[name][0]).max()) or 1.0
-        return int(np.clip(math.floor(math.log2(SYMBOL_BOUND / peak)), 0, candidates[-1]))
+        return int(np.clip(math.floor(math.log2(SYMBOL_BOUND / peak)), 0, MAX_WEIGHT_FRACTION_BITS))
 
-    chosen = {name: default_bits(name) for name, _, _ in arch.layer_shapes()}
-
-    def cost(bits_by_layer: dict[str, int]) -> tuple[float, payload_io.Decoder, bytes]:
-        layers = {n: layer_at(n, b) for n, b in bits_by_layer.items()}
-        dec = payload_io.Decoder(arch, layers, grids)
-        data = payload_io.encode(dec)
-        pixels = synthesise(layers, arch, grids, height, width).astype(np.float64) / 255.0
-        mse = float(np.mean((pixels - target) ** 2))
-        return mse + lam * len(data) * 8 / (height * width), dec, data
-
-    best, dec, data = cost(chosen)
-    for name, _, _ in arch.layer_shapes():
-        peak = float(np.abs(floats[name][0]).max()) or 1.0
-        for bits in candidates:
-            if bits == chosen[name] or abs(bits - chosen[name]) > 3 or peak * 2.0 ** bits > 4 * SYMBOL_BOUND:
-                continue
-            trial = dict(chosen, **{name: bits})
-            c, d, p = cost(trial)
-            if c < best:
-                best, dec, data, chosen = c, d, p, trial
+    chosen = {name: default_bits(name) for name in names}
+    best = cost(chosen)
+    for name in names:
+        start = chosen[name]
+        for direction in (-1, 1):
+            moved = False
+            for bits in range(start + direction, start + direction * (reach + 1), direction):
+                if not 0 <= bits <= MAX_WEIGHT_FRACTION_BITS or bits > default_bits(name):
+                    break
+                trial = dict(chosen, **{name: bits})
+                c = cost(trial)
+                if c >= best:
+                    break
+                best, chosen, moved = c, trial, True
+            if moved:
+                break
+    layers = {n: layer_at(n, b)[0] for n, b in chosen.items()}
+    dec = payload_io.Decoder(arch, layers, grids)
     check_exact(dec.layers)
-    return dec, data
-
+    return dec, payload_io.encode(dec)
 
 
 SMALL_IMAGE = 1 << 18     # pixels below which one thread is faster than two (per-op overhead dominates)

@@ -93,6 +93,30 @@ def _table_runs(sorted_table: np.ndarray):
         yield int(sorted_table[start]), int(start), int(stop)
 
 
+def _latent_runs(arch: Architecture, layers, grids: list[np.ndarray]):
+    """(table, coded symbols) of each run of the latents' stream, in stream order."""
+    for g, flat, order, table, offset in _coded_passes(arch, layers, grids):
+        symbols = grids[g].ravel()[flat][order] - offset[order]
+        for t, start, stop in _table_runs(table):
+            yield t, (symbols[start:stop] + SYMBOL_BOUND).astype(np.int32)
+
+
+def _ideal_bits(t: int, symbols: np.ndarray) -> float:
+    return float(-np.log2(tables()[t][symbols] / float(1 << 24)).sum())
+
+
+def latent_bits(arch: Architecture, layers, grids: list[np.ndarray]) -> float:
+    """The latents' ideal code length in bits under the integer context model (the range coder's
+    stream is within a few bytes of it): what the encoder's search compares, without coding."""
+    return sum(_ideal_bits(t, symbols) for t, symbols in _latent_runs(arch, layers, grids))
+
+
+def parameter_bits(layer: Layer) -> float:
+    """A layer's parameters' ideal code length in bits, each with its best table."""
+    return sum(_ideal_bits(parameter_table(v), (v.ravel() + SYMBOL_BOUND).astype(np.int64))
+               for v in (layer.weight, layer.bias))
+
+
 def encode(dec: Decoder, check: bool = True) -> bytes:
     """The payload of a decoder. ``check=False`` writes one that breaks the exactness bound (§12.4):
     only the conformance vectors' deliberately invalid file needs that."""
@@ -107,10 +131,8 @@ def encode(dec: Decoder, check: bool = True) -> bytes:
         head += bytes([layer.weight_bits, layer.bias_shift, k_w, k_b])
         for values, k in ((layer.weight, k_w), (layer.bias, k_b)):
             encoder.encode((values.ravel() + SYMBOL_BOUND).astype(np.int32), _model(k))
-    for g, flat, order, table, offset in _coded_passes(arch, dec.layers, dec.grids):
-        symbols = dec.grids[g].ravel()[flat][order] - offset[order]
-        for t, start, stop in _table_runs(table):
-            encoder.encode((symbols[start:stop] + SYMBOL_BOUND).astype(np.int32), _model(t))
+    for t, symbols in _latent_runs(arch, dec.layers, dec.grids):
+        encoder.encode(symbols, _model(t))
     return head + encoder.get_compressed().astype("<u4").tobytes()
 
 
