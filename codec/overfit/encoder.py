@@ -112,8 +112,12 @@ class _ClampedRelu(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         (y,) = ctx.saved_tensors
-        # inside (0, max): grad; at max: only grad > 0 (descent lowers it); at 0: none (ReLU)
-        return torch.where(y < ACT_REAL_MAX, grad, grad.clamp_min(0)) * (y > 0)
+        # inside (0, max): grad; at 0: none (ReLU's own fused kernel); at max: only grad > 0
+        # (descent lowers it), a rare case, so it is patched only where it occurs
+        out = torch.ops.aten.threshold_backward(grad, y, 0.0)
+        if float(y.max()) >= ACT_REAL_MAX:
+            out = torch.where(y >= ACT_REAL_MAX, grad.clamp_min(0), out)
+        return out
 
 
 def pixel_clamp(y: torch.Tensor) -> torch.Tensor:
