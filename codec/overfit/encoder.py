@@ -45,6 +45,7 @@ from .architecture import (ACT_FRACTION_BITS, ACT_MAX, LATENT_BOUND, MAX_WEIGHT_
                            grid_shapes, padded_size)
 from .integer_net import Layer, check_exact, input_bound, rounding_offsets, synthesise
 from . import payload as payload_io
+from ..numpy_ops import decoding_threads
 
 ACT_REAL_MAX = ACT_MAX / (1 << ACT_FRACTION_BITS)     # the integer activations' range, as reals
 PIXEL_REAL_MAX = PIXEL_MAX / (255 << PIXEL_FRACTION_BITS)   # the decoder's pixel clamp, in [0, 1] units
@@ -487,6 +488,7 @@ def encode(rgb: np.ndarray, settings: EncodeSettings) -> bytes:
     try:
         with torch.enable_grad(), heap_allocations():
             model = fit(rgb, settings)
-        return quantize(model, rgb, settings.lam)[1]
+        with decoding_threads():
+            return quantize(model, rgb, settings.lam)[1]
     finally:
         torch.set_num_threads(threads)

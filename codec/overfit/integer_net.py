@@ -85,49 +85,74 @@ def check_exact(layers: dict[str, Layer]) -> None:
             raise ExactnessError(f"layer {name}: a sum could reach {int(worst.max())} ≥ 2^24")
 
 
+@dataclass(frozen=True)
+class Affine:
+    """A layer ready to run: ``floor((a·Wᵀ + add) · scale)`` in float32, where ``add`` folds the
+    shifted bias and the rounding offset ``2^(q−1)`` into one integer per output (their sum is
+    within the bound :func:`check_exact` enforces, so it is exact) and ``scale = 2^−q``."""
+    weight_t: np.ndarray      # (in, out) float32
+    add: np.ndarray           # (bias rows, out) float32
+    scale: np.ndarray         # (out,) float32
+
+    @staticmethod
+    def of(layer: Layer, name: str) -> "Affine":
+        bias = (layer.bias.astype(np.int64) << layer.bias_shift).astype(np.float64)
+        q = layer.weight_bits + input_bits(name) - output_bits(name)
+        add = (bias + rounding_offsets(layer, name)).astype(np.float32)
+        weight = layer.weight.reshape(layer.weight.shape[0], -1)
+        return Affine(np.ascontiguousarray(weight.T, dtype=np.float32), add, (2.0 ** -q).astype(np.float32))
+
+    def __call__(self, a: np.ndarray, bias_row: np.ndarray | int = 0) -> np.ndarray:
+        acc = np.asarray(a, dtype=np.float32) @ self.weight_t
+        acc += self.add[bias_row]
+        acc *= self.scale
+        return np.floor(acc, out=acc)
+
+    def hidden(self, a: np.ndarray) -> np.ndarray:
+        """A hidden layer: the affine map, then ReLU clamped to the 12-bit activation range."""
+        acc = self(a)
+        return np.clip(acc, 0, ACT_MAX, out=acc)
+
+
 def dense(a: np.ndarray, layer: Layer, name: str, bias_row: np.ndarray | int = 0) -> np.ndarray:
     """(N, in) integer activations → (N, out) integer outputs, all held in float32.
 
     ``acc = a·Wᵀ + (b << s)``, then ``floor((acc + 2^(q−1)) · 2^−q)`` per output row
     (:func:`output_bits`): every intermediate is an integer below 2^24 (:func:`check_exact`)
-    or that times a power of two, so each float32 operation is exact. ``bias_row``
-    picks a bias row per sample (the context model's per-grid output biases) or for all."""
-    bias = (layer.bias.astype(np.int64) << layer.bias_shift).astype(np.float32)
-    acc = np.asarray(a, dtype=np.float32) @ layer.weight.astype(np.float32).T
-    acc += bias[bias_row]
-    q = layer.weight_bits + input_bits(name) - output_bits(name)
-    acc += rounding_offsets(layer, name).astype(np.float32)
-    acc *= (2.0 ** -q).astype(np.float32)
-    return np.floor(acc, out=acc)
+    or that times a power of two, so each float32 operation is exact, in any summation
+    order. ``bias_row`` picks a bias row per sample (the context model's per-grid output
+    biases) or for all."""
+    return Affine.of(layer, name)(a, bias_row)
 
 
 def hidden(a: np.ndarray, layer: Layer, name: str) -> np.ndarray:
     """A hidden layer: dense, then ReLU clamped to the 12-bit activation range."""
-    return np.clip(dense(a, layer, name), 0, ACT_MAX)
+    return Affine.of(layer, name).hidden(a)
 
 
 # -- the context model (entropy model of the latents) -----------------------------------------
 
 def parent_features(parent: np.ndarray | None, height: int, width: int) -> np.ndarray:
-    """(height, width, 11): each element's parent 3×3 neighbourhood in the next coarser grid
-    (zero outside it, and everywhere for the coarsest grid) and its parity (row, column) in
-    that parent."""
-    out = np.zeros((height, width, 11), dtype=np.int64)
-    rows, cols = np.arange(height), np.arange(width)
+    """(height, width, 11) float32: each element's parent 3×3 neighbourhood in the next coarser
+    grid (zero outside it, and everywhere for the coarsest grid) and its parity (row, column)
+    in that parent. Small integers, exact in float32, the type the context model runs in."""
+    out = np.zeros((height, width, 11), dtype=np.float32)
     if parent is not None:
-        padded = np.pad(parent.astype(np.int64), 1)
-        pr, pc = rows >> 1, cols >> 1
+        ph, pw = parent.shape
+        padded = np.pad(parent.astype(np.float32), 1)
         for k, (di, dj) in enumerate((di, dj) for di in (-1, 0, 1) for dj in (-1, 0, 1)):
-            out[:, :, k] = padded[(pr + 1 + di)[:, None], (pc + 1 + dj)[None, :]]
-    out[:, :, 9] = (rows & 1)[:, None]
-    out[:, :, 10] = (cols & 1)[None, :]
+            shifted = padded[1 + di:1 + di + ph, 1 + dj:1 + dj + pw]
+            view = out[:2 * ph, :2 * pw, k].reshape(ph, 2, pw, 2)    # each parent value to its 2×2 children
+            view[...] = shifted[:, None, :, None]
+    out[1::2, :, 9] = 1
+    out[:, 1::2, 10] = 1
     return out
 
 
 def neighbour_features(grid: np.ndarray) -> np.ndarray:
-    """(height, width, 4): the same-grid neighbours N, W, E, S (zero outside the grid). For a
-    non-anchor element these are all anchors, decoded in the first pass."""
-    p = np.pad(grid.astype(np.int64), 1)
+    """(height, width, 4) float32: the same-grid neighbours N, W, E, S (zero outside the grid).
+    For a non-anchor element these are all anchors, decoded in the first pass."""
+    p = np.pad(grid.astype(np.float32), 1)
     return np.stack([p[:-2, 1:-1], p[1:-1, :-2], p[1:-1, 2:], p[2:, 1:-1]], axis=-1)
 
 
@@ -187,27 +212,48 @@ def upsampled_latents(grids: list[np.ndarray]) -> np.ndarray:
     return out
 
 
+SYNTHESIS_ROWS = 1 << 14     # pixels per block: one block's activations (24 × 4 bytes each) stay in cache
+
+
 def refine(y: np.ndarray, layer: Layer, name: str) -> np.ndarray:
-    """A residual 3×3 layer on the (H, W, 3) image in 1/16 pixel levels (edges replicated)."""
+    """A residual 3×3 layer on the (H, W, 3) image in 1/16 pixel levels (edges replicated).
+
+    One product of the 27 taps per band of rows, so that a band's gathered taps stay in
+    cache; the bands are independent, so the band height does not change the result."""
     h, w, _ = y.shape
     p = np.pad(y, ((1, 1), (1, 1), (0, 0)), mode="edge")
-    cols = np.empty((h, w, 9, 3), dtype=np.float32)
-    for tap, (i, j) in enumerate((i, j) for i in range(3) for j in range(3)):
-        cols[:, :, tap] = p[i:i + h, j:j + w]
-    # weight (out, in, kh, kw) → (out, kh·kw·in) to match cols' (tap, channel) order
-    flat_weight = layer.weight.transpose(0, 2, 3, 1).reshape(3, 27)
-    delta = dense(cols.reshape(h * w, 27), Layer(flat_weight, layer.bias, layer.weight_bits, layer.bias_shift), name)
-    return np.clip(y + delta.reshape(h, w, 3), 0, PIXEL_MAX)
+    # weight (out, in, kh, kw) → (out, kh·kw·in) to match the taps' (tap, channel) order
+    f = Affine.of(Layer(layer.weight.transpose(0, 2, 3, 1).reshape(3, 27), layer.bias, layer.weight_bits,
+                        layer.bias_shift), name)
+    out = np.empty_like(y)
+    band = max(1, SYNTHESIS_ROWS // w)
+    for top in range(0, h, band):
+        rows = min(band, h - top)
+        cols = np.empty((rows, w, 9, 3), dtype=np.float32)
+        for tap, (i, j) in enumerate((i, j) for i in range(3) for j in range(3)):
+            cols[:, :, tap] = p[top + i:top + i + rows, j:j + w]
+        delta = f(cols.reshape(rows * w, 27)).reshape(rows, w, 3)
+        delta += y[top:top + rows]
+        out[top:top + rows] = np.clip(delta, 0, PIXEL_MAX, out=delta)
+    return out
 
 
 def synthesise(layers: dict[str, Layer], arch: Architecture, grids: list[np.ndarray], height: int, width: int
                ) -> np.ndarray:
-    """Decoded latent grids → (height, width, 3) uint8 (the padded image, cropped)."""
+    """Decoded latent grids → (height, width, 3) uint8 (the padded image, cropped).
+
+    The per-pixel MLP runs block by block, so each block's hidden activations are produced and
+    consumed while they are in cache instead of streaming (H·W, 24) arrays through memory
+    three times; blocks are independent, so the result is the same for any block size."""
     x = upsampled_latents(grids)
     ph, pw = x.shape[:2]
-    h = hidden(x.reshape(ph * pw, arch.grids), layers["syn_1"], "syn_1")
-    h = hidden(h, layers["syn_2"], "syn_2")
-    y = np.clip(dense(h, layers["syn_out"], "syn_out"), 0, PIXEL_MAX).reshape(ph, pw, 3)
+    flat = x.reshape(ph * pw, arch.grids)
+    first, second, out = (Affine.of(layers[n], n) for n in ("syn_1", "syn_2", "syn_out"))
+    y = np.empty((ph * pw, 3), dtype=np.float32)
+    for start in range(0, ph * pw, SYNTHESIS_ROWS):
+        block = flat[start:start + SYNTHESIS_ROWS]
+        y[start:start + block.shape[0]] = np.clip(out(second.hidden(first.hidden(block))), 0, PIXEL_MAX)
+    y = y.reshape(ph, pw, 3)
     for i in range(arch.syn_refine):
         y = refine(y, layers[f"syn_refine_{i + 1}"], f"syn_refine_{i + 1}")
     y = y[:height, :width]
