@@ -53,6 +53,7 @@ def run(images: list[str], bits: list[int], effort: int, folder: Path, threads: 
     torch.set_num_threads(threads)
     OUT.mkdir(parents=True, exist_ok=True)
     records = OUT / "records.jsonl"
+    code = code_version()          # now, before any later edit: the code this process imported
     for name in images:
         rgb = np.asarray(Image.open(folder / f"{name}.png").convert("RGB"))
         for b in bits:
@@ -73,7 +74,7 @@ def run(images: list[str], bits: list[int], effort: int, folder: Path, threads: 
                    "psnr": psnr(rgb, out), "msssim": msssim_rgb(rgb, out), "encode_s": round(encode_s, 1),
                    "encode_cpu_s": round(encode_cpu_s, 1),
                    "decode_s": round(decode_s, 3), "torch_threads": threads,
-                   "code": code_version()}
+                   "code": code}
             with open(records, "a") as f:
                 f.write(json.dumps(rec) + "\n")
             print(f"{name} bits {b} effort {effort}: {rec['bpp']:.4f} bpp {rec['psnr']:.2f} dB "
