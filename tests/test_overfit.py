@@ -205,3 +205,34 @@ def test_ideal_code_lengths_match_the_written_payload():
     ideal = header_bits + payload_io.latent_bits(arch, dec.layers, dec.grids) \
         + sum(payload_io.parameter_bits(layer) for layer in dec.layers.values())
     assert ideal <= len(data) * 8 <= ideal * 1.005 + 3 * 32
+
+
+def _reference_pass(grid, parent, anchors):
+    """The context inputs of one pass element by element, as spec §12.4 words them."""
+    h, w = grid.shape
+    def at(a, i, j):
+        return a[i, j] if a is not None and 0 <= i < a.shape[0] and 0 <= j < a.shape[1] else 0
+    flat, rows = [], []
+    for i in range(h):
+        for j in range(w):
+            if ((i + j) % 2 == 0) != anchors:
+                continue
+            anchor_value = (lambda a, b: at(grid, a, b) if (a + b) % 2 == 0 else 0)
+            neighbours = [] if anchors else [anchor_value(i - 1, j), anchor_value(i, j - 1),
+                                             anchor_value(i, j + 1), anchor_value(i + 1, j)]
+            parents = [at(parent, (i >> 1) + di, (j >> 1) + dj) for di in (-1, 0, 1) for dj in (-1, 0, 1)]
+            flat.append(i * w + j)
+            rows.append(neighbours + parents + [i & 1, j & 1])
+    return np.array(flat), np.array(rows, dtype=np.float32)
+
+
+@pytest.mark.parametrize("shape", [(8, 8), (16, 24), (4, 12)])
+def test_context_inputs_match_the_element_by_element_definition(shape):
+    rng = np.random.default_rng(sum(shape))
+    grid = rng.integers(-9, 10, size=shape)
+    parent = rng.integers(-9, 10, size=(shape[0] // 2, shape[1] // 2))
+    for anchors in (True, False):
+        for p in (parent, None):
+            flat, inputs = payload_io.pass_elements(grid, p, shape, anchors)
+            ref_flat, ref_inputs = _reference_pass(grid, p, anchors)
+            assert np.array_equal(flat, ref_flat) and np.array_equal(inputs, ref_inputs)

@@ -132,35 +132,6 @@ def hidden(a: np.ndarray, layer: Layer, name: str) -> np.ndarray:
 
 # -- the context model (entropy model of the latents) -----------------------------------------
 
-def parent_features(parent: np.ndarray | None, height: int, width: int) -> np.ndarray:
-    """(height, width, 11) float32: each element's parent 3×3 neighbourhood in the next coarser
-    grid (zero outside it, and everywhere for the coarsest grid) and its parity (row, column)
-    in that parent. Small integers, exact in float32, the type the context model runs in."""
-    out = np.zeros((height, width, 11), dtype=np.float32)
-    if parent is not None:
-        ph, pw = parent.shape
-        padded = np.pad(parent.astype(np.float32), 1)
-        for k, (di, dj) in enumerate((di, dj) for di in (-1, 0, 1) for dj in (-1, 0, 1)):
-            shifted = padded[1 + di:1 + di + ph, 1 + dj:1 + dj + pw]
-            view = out[:2 * ph, :2 * pw, k].reshape(ph, 2, pw, 2)    # each parent value to its 2×2 children
-            view[...] = shifted[:, None, :, None]
-    out[1::2, :, 9] = 1
-    out[:, 1::2, 10] = 1
-    return out
-
-
-def neighbour_features(grid: np.ndarray) -> np.ndarray:
-    """(height, width, 4) float32: the same-grid neighbours N, W, E, S (zero outside the grid).
-    For a non-anchor element these are all anchors, decoded in the first pass."""
-    p = np.pad(grid.astype(np.float32), 1)
-    return np.stack([p[:-2, 1:-1], p[1:-1, :-2], p[1:-1, 2:], p[2:, 1:-1]], axis=-1)
-
-
-def anchor_mask(height: int, width: int) -> np.ndarray:
-    """Anchors ((i + j) even) are decoded first, from the coarser grid only."""
-    return (np.arange(height)[:, None] + np.arange(width)[None, :]) % 2 == 0
-
-
 def context_predictions(layers: dict[str, Layer], net: str, inputs: np.ndarray, grid_index: int
                         ) -> tuple[np.ndarray, np.ndarray]:
     """(N, inputs) context features → (mu_q, k): the mean in quarters, clamped to

@@ -23,8 +23,7 @@ import numpy as np
 from ...formats import CorruptPayloadError
 from .architecture import (LATENT_BOUND, MAX_BIAS_SHIFT, MAX_WEIGHT_FRACTION_BITS, SCALE_LEVELS,
                            SYMBOL_BOUND, Architecture, grid_shapes)
-from .integer_net import (Layer, anchor_mask, check_exact, context_predictions, neighbour_features,
-                          parent_features, residual_offset, table_index)
+from .integer_net import Layer, check_exact, context_predictions, residual_offset, table_index
 from .laplace import tables
 
 HEADER_BYTES = 4
@@ -56,14 +55,38 @@ class Decoder:
 def pass_elements(grid_full: np.ndarray | None, parent: np.ndarray | None, shape: tuple[int, int], anchors: bool
                   ) -> tuple[np.ndarray, np.ndarray]:
     """(positions as a flat index array, context inputs) of one pass of a grid. The second pass
-    reads the grid's anchors from ``grid_full`` (its other elements are not looked at)."""
+    reads the grid's anchors from ``grid_full`` (its other elements are not looked at).
+
+    Built on the pass's own lattice: row ``i`` of a pass holds columns ``c(i) + 2m``
+    (``c(i) = i mod 2`` for the anchors, the other parity for the rest), so every element's
+    parent column is ``m`` and its four neighbours are anchors at ``(i ± 1, m)`` and
+    ``(i, m)``/``(i, m ∓ 1)``: plain slices, no per-element gather. The rows come out in raster
+    order, as the stream wants."""
     h, w = shape
-    mask = anchor_mask(h, w) if anchors else ~anchor_mask(h, w)
-    features = parent_features(parent, h, w)
+    half = w // 2
+    features = np.zeros((h, half, 11), dtype=np.float32)
+    if parent is not None:
+        padded = np.pad(parent.astype(np.float32), 1)
+        ph, pw = parent.shape
+        for k, (di, dj) in enumerate((di, dj) for di in (-1, 0, 1) for dj in (-1, 0, 1)):
+            features[:, :, k].reshape(ph, 2, pw)[...] = padded[1 + di:1 + di + ph, 1 + dj:1 + dj + pw][:, None, :]
+    features[1::2, :, 9] = 1                        # row parity
+    col_parity = 1 if not anchors else 0            # the column parity of row i is c(i) = i mod 2 (anchors)
+    features[0::2, :, 10] = col_parity              # or its opposite (the others)
+    features[1::2, :, 10] = 1 - col_parity
+    rows = np.arange(h)
+    first_column = (rows + (0 if anchors else 1)) % 2
+    flat = (rows[:, None] * w + first_column[:, None] + 2 * np.arange(half)[None, :]).ravel()
     if not anchors:
-        features = np.concatenate([neighbour_features(np.where(anchor_mask(h, w), grid_full, 0)), features], axis=2)
-    flat = np.flatnonzero(mask)
-    return flat, features.reshape(h * w, -1)[flat]
+        a = np.zeros((h + 2, half + 2), dtype=np.float32)      # the anchors on their lattice, zero-padded
+        a[1:-1, 1:-1] = np.asarray(grid_full, dtype=np.float32)[np.arange(h)[:, None],
+                                                                  (rows % 2)[:, None] + 2 * np.arange(half)[None, :]]
+        even = (rows % 2 == 0)[:, None]
+        north, south = a[:-2, 1:-1], a[2:, 1:-1]
+        west = np.where(even, a[1:-1, 1:-1], a[1:-1, :-2])      # i even: column 2m; i odd: 2m − 1
+        east = np.where(even, a[1:-1, 2:], a[1:-1, 1:-1])       # i even: column 2m + 2; i odd: 2m + 1
+        features = np.concatenate([np.stack([north, west, east, south], axis=-1), features], axis=2)
+    return flat, features.reshape(h * half, -1)
 
 
 def _pass_tables(layers, inputs: np.ndarray, g: int, anchors: bool) -> tuple[np.ndarray, np.ndarray]:
