@@ -83,3 +83,9 @@ def test_a_small_file_declaring_a_huge_image_is_refused_at_open(monkeypatch):
     finally:
         tracemalloc.stop()
     assert peak < 1 << 20, peak
+
+
+def test_the_format_registers_its_mime_type_and_extension():
+    image = Image.open(GOOD)
+    assert image.format == "GZC" and image.get_format_mimetype() == "image/x-gzc"
+    assert Image.registered_extensions().get(".gzc") == "GZC"
