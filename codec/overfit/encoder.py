@@ -49,6 +49,12 @@ from ..numpy_ops import decoding_threads
 
 ACT_REAL_MAX = ACT_MAX / (1 << ACT_FRACTION_BITS)     # the integer activations' range, as reals
 PIXEL_REAL_MAX = PIXEL_MAX / (255 << PIXEL_FRACTION_BITS)   # the decoder's pixel clamp, in [0, 1] units
+#: The context model's outputs (mean, scale index) are its last layer's values times these
+#: gains: with Adam, each step moves a parameter by about the learning rate, and at 0.01 the
+#: per-grid scale index (in sixths of an octave, starting at 30) needed thousands of steps to
+#: reach a near-constant grid's small scales; a flat image's all-zero grids still cost
+#: 1.5 kB after 200 steps. The gains are folded into the exported integer layer.
+ARM_OUTPUT_GAIN = torch.tensor([4.0, 16.0])
 SYN_BIAS_INIT = 0.1     # the synthesis' hidden biases start positive (see Synthesis)
 NOISE_SHARE = 0.5       # share of each stage with noisy latents (0.3–0.7 tried on crops: 0.5 best)
 
@@ -163,7 +169,8 @@ class ContextNet(nn.Module):
         self.w2 = _uniform(hidden, hidden, fan_in=hidden)
         self.b2 = nn.Parameter(torch.zeros(hidden))
         self.w3 = nn.Parameter(torch.zeros(2, hidden))
-        self.b3 = nn.Parameter(torch.tensor([[0.0, 30.0]]).repeat(grids, 1))
+        # the output in units of ARM_OUTPUT_GAIN (mean, scale index): see ARM_OUTPUT_GAIN
+        self.b3 = nn.Parameter((torch.tensor([[0.0, 30.0]]) / ARM_OUTPUT_GAIN).repeat(grids, 1))
 
     def first_layer(self, parent: torch.Tensor | None, half: tuple[int, int]) -> torch.Tensor:
         """The parent term plus bias, (h/2, w/2, hidden)."""
@@ -174,7 +181,7 @@ class ContextNet(nn.Module):
 
     def head(self, acc: torch.Tensor, g: int) -> tuple[torch.Tensor, torch.Tensor]:
         h = act(F.linear(act(acc), self.w2, self.b2))
-        out = F.linear(h, self.w3) + self.b3[g]
+        out = (F.linear(h, self.w3) + self.b3[g]) * ARM_OUTPUT_GAIN
         return restoring_clamp(out[..., 0], -LATENT_BOUND, LATENT_BOUND), out[..., 1]
 
 
@@ -356,7 +363,8 @@ def float_layers(model: OverfitModel) -> dict[str, tuple[np.ndarray, np.ndarray,
             first = [np_(net.w_neighbours)] + first
         out[f"arm_{name}_1"] = (np.concatenate(first, axis=1), np_(net.b1)[None], 0)
         out[f"arm_{name}_2"] = (np_(net.w2), np_(net.b2)[None], ACT_FRACTION_BITS)
-        out[f"arm_{name}_out"] = (np_(net.w3), np_(net.b3), ACT_FRACTION_BITS)
+        gain = ARM_OUTPUT_GAIN.numpy().astype(np.float64)[:, None]
+        out[f"arm_{name}_out"] = (np_(net.w3) * gain, np_(net.b3) * gain.T, ACT_FRACTION_BITS)
     s = model.synthesis
     out["syn_1"] = (np_(s.w1), np_(s.b1)[None], UPSAMPLED_FRACTION_BITS)
     out["syn_2"] = (np_(s.w2), np_(s.b2)[None], ACT_FRACTION_BITS)
