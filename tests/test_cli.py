@@ -111,7 +111,8 @@ def test_usage_and_write_errors(tmp_path, photo_png):
 
 
 def test_target_size_rate_control(tmp_path, photo_png):
-    sizes = {b: len(run_tool("gzc-enc", photo_png, "--bits", str(b)).stdout) for b in (4, 5, 6, 7, 8)}
+    import gzc      # the ladder's sizes in process (a subprocess per setting cost seconds each)
+    sizes = {b: len(gzc.encode(Image.open(photo_png), bits=b)) for b in (4, 5, 6, 7, 8)}
     target = (sizes[6] + sizes[7]) // 2                     # between two settings: must pick bits 6
     proc = run_tool("gzc-enc", photo_png, tmp_path / "t.gzc", "--target-size", str(target))
     assert proc.returncode == 0, proc.stderr
