@@ -90,10 +90,7 @@ def capacity(tag: str, clamp) -> None:
         target = torch.from_numpy(image / 255.0).float()
         model = encoder.OverfitModel(Architecture(grids=6), 128, 128)
         settings = encoder.EncodeSettings(lam=0.0, steps=500)
-        latents = list(model.latents)
-        others = [p for n, p in model.named_parameters() if not n.startswith("latents")]
-        optimizer = torch.optim.Adam([{"params": latents, "lr": settings.latent_lr},
-                                      {"params": others, "lr": settings.lr}])
+        optimizer = encoder.make_optimizer(model, settings)
         for _ in range(settings.steps):
             mse = torch.mean((model.image(model.quantized_latents(True), 0) - target) ** 2)
             optimizer.zero_grad()

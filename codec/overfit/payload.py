@@ -70,12 +70,10 @@ def pass_elements(grid_full: np.ndarray | None, parent: np.ndarray | None, shape
         ph, pw = parent.shape
         for k, (di, dj) in enumerate((di, dj) for di in (-1, 0, 1) for dj in (-1, 0, 1)):
             features[:, :, k].reshape(ph, 2, pw)[...] = padded[1 + di:1 + di + ph, 1 + dj:1 + dj + pw][:, None, :]
-    features[1::2, :, 9] = 1                        # row parity
-    col_parity = 1 if not anchors else 0            # the column parity of row i is c(i) = i mod 2 (anchors)
-    features[0::2, :, 10] = col_parity              # or its opposite (the others)
-    features[1::2, :, 10] = 1 - col_parity
     rows = np.arange(h)
-    first_column = (rows + (0 if anchors else 1)) % 2
+    first_column = (rows + (0 if anchors else 1)) % 2      # c(i), which is also the column parity
+    features[:, :, 9] = (rows & 1)[:, None]
+    features[:, :, 10] = first_column[:, None]
     flat = (rows[:, None] * w + first_column[:, None] + 2 * np.arange(half)[None, :]).ravel()
     if not anchors:
         a = np.zeros((h + 2, half + 2), dtype=np.float32)      # the anchors on their lattice, zero-padded
@@ -136,8 +134,7 @@ def latent_bits(arch: Architecture, layers, grids: list[np.ndarray]) -> float:
 
 def parameter_bits(layer: Layer) -> float:
     """A layer's parameters' ideal code length in bits, each with its best table."""
-    return sum(_ideal_bits(parameter_table(v), (v.ravel() + SYMBOL_BOUND).astype(np.int64))
-               for v in (layer.weight, layer.bias))
+    return sum(float(_parameter_costs(v).min()) for v in (layer.weight, layer.bias))
 
 
 def encode(dec: Decoder, check: bool = True) -> bytes:
@@ -159,12 +156,15 @@ def encode(dec: Decoder, check: bool = True) -> bytes:
     return head + encoder.get_compressed().astype("<u4").tobytes()
 
 
+def _parameter_costs(values: np.ndarray) -> np.ndarray:
+    """The ideal code length of ``values`` under each zero-mean table k = 0 … SCALE_LEVELS − 1."""
+    v = values.ravel().astype(np.int64) + SYMBOL_BOUND
+    return -np.log2(tables()[:SCALE_LEVELS, v] / float(1 << 24)).sum(axis=1)
+
+
 def parameter_table(values: np.ndarray) -> int:
     """The zero-mean table (k) that codes a layer's parameters in the fewest bits."""
-    v = values.ravel().astype(np.int64) + SYMBOL_BOUND
-    freq = tables()[:SCALE_LEVELS]
-    costs = -np.log2(freq[:, v] / float(1 << 24)).sum(axis=1)
-    return int(np.argmin(costs))
+    return int(np.argmin(_parameter_costs(values)))
 
 
 def read_architecture(payload: bytes) -> Architecture:
