@@ -55,8 +55,17 @@ def hard(y: torch.Tensor, low: float, high: float) -> torch.Tensor:
     return y.clamp(low, high)
 
 
-def run(tag: str, clamp=None, noise: float | None = None, **settings) -> None:
-    saved = encoder.pixel_clamp, encoder.act, encoder.NOISE_SHARE
+def run(tag: str, clamp=None, noise: float | None = None, soft: tuple[float, float] | None = None,
+        hard_lr: float | None = None, hard_final_only: bool | None = None, hard_rate_continuous: bool = False,
+        steps: int = 300, **settings) -> None:
+    saved = (encoder.pixel_clamp, encoder.act, encoder.NOISE_SHARE, encoder.SOFT_ROUND, encoder.HARD_LATENT_LR,
+             encoder.HARD_FINAL_ONLY, encoder.HARD_RATE_CONTINUOUS)
+    encoder.SOFT_ROUND = soft
+    encoder.HARD_RATE_CONTINUOUS = hard_rate_continuous
+    if hard_lr is not None:
+        encoder.HARD_LATENT_LR = hard_lr
+    if hard_final_only is not None:
+        encoder.HARD_FINAL_ONLY = hard_final_only
     if clamp is not None:
         encoder.pixel_clamp = lambda y: clamp(y, 0.0, encoder.PIXEL_REAL_MAX)
         encoder.act = lambda x: clamp(torch.relu(x), 0.0, encoder.ACT_REAL_MAX)
@@ -66,7 +75,7 @@ def run(tag: str, clamp=None, noise: float | None = None, **settings) -> None:
     try:
         for path in CROPS:
             image = centre_crop(path)
-            model = encoder.fit(image, encoder.EncodeSettings(lam=LAM, steps=300, arch=Architecture(grids=6),
+            model = encoder.fit(image, encoder.EncodeSettings(lam=LAM, steps=steps, arch=Architecture(grids=6),
                                                               **settings))
             with torch.no_grad():
                 q = model.quantized_latents(True)
@@ -74,7 +83,8 @@ def run(tag: str, clamp=None, noise: float | None = None, **settings) -> None:
                 mse = torch.mean((x - torch.from_numpy(image / 255.0).float()) ** 2).item()
                 results.append((mse, model.rate_bits(q, 0).item() / 256 ** 2))
     finally:
-        encoder.pixel_clamp, encoder.act, encoder.NOISE_SHARE = saved
+        (encoder.pixel_clamp, encoder.act, encoder.NOISE_SHARE, encoder.SOFT_ROUND, encoder.HARD_LATENT_LR,
+         encoder.HARD_FINAL_ONLY, encoder.HARD_RATE_CONTINUOUS) = saved
     cells = "  ".join(f"{10 * math.log10(1 / m):5.2f} dB {b:.3f} bpp" for m, b in results)
     objective = np.mean([m + LAM * b for m, b in results])
     print(f"{tag:34s} {cells}  objective {objective:.6f}  cpu {time.process_time() - started:.0f} s", flush=True)
@@ -107,6 +117,22 @@ def main() -> None:
         for tag, clamp in (("restoring", encoder.restoring_clamp), ("straight-through", straight_through),
                            ("hard", hard)):
             capacity(tag, clamp)
+        return
+    if sys.argv[1:2] == ["--hard-phase"]:
+        steps = int(sys.argv[2]) if len(sys.argv) > 2 else 300
+        for tag, options in (("as before", {}), ("hard-phase latent lr x0.1", {"hard_lr": 0.1}),
+                             ("hard-phase latent lr x0.01", {"hard_lr": 0.01}),
+                             ("hard only in the last stage", {"hard_final_only": True}),
+                             ("both (x0.1, last stage)", {"hard_lr": 0.1, "hard_final_only": True}),
+                             ("rate on unrounded latents", {"hard_rate_continuous": True})):
+            run(f"{steps} steps, {tag}", steps=steps, **options)
+        return
+    if sys.argv[1:] == ["--soft"]:
+        for seed in (0, 1):
+            run(f"uniform noise, seed {seed}", seed=seed, soft=None)
+        for soft in ((0.3, 0.1), (0.5, 0.2)):
+            for seed in (0, 1):
+                run(f"soft round {soft[0]}->{soft[1]}, seed {seed}", seed=seed, soft=soft)
         return
     for seed in (0, 1):
         run(f"defaults, seed {seed}", seed=seed)

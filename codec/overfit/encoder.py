@@ -43,7 +43,8 @@ from torch import nn
 from .architecture import (ACT_FRACTION_BITS, ACT_MAX, LATENT_BOUND, MAX_WEIGHT_FRACTION_BITS, PIXEL_FRACTION_BITS,
                            PIXEL_MAX, SCALE_LEVELS, UPSAMPLED_FRACTION_BITS, SCALE_MIN, SCALE_STEPS_PER_OCTAVE,
                            SYMBOL_BOUND, Architecture, grid_shapes, padded_size)
-from .integer_net import Layer, check_exact, input_bound, rounding_offsets, synthesise
+from .integer_net import (Affine, Layer, check_exact, input_bound, refine, rounding_offsets, synthesise,
+                          upsampled_latents)
 from . import payload as payload_io
 from ..numpy_ops import decoding_threads
 
@@ -56,6 +57,10 @@ PIXEL_REAL_MAX = PIXEL_MAX / (255 << PIXEL_FRACTION_BITS)   # the decoder's pixe
 #: 1.5 kB after 200 steps. The gains are folded into the exported integer layer.
 ARM_OUTPUT_GAIN = torch.tensor([4.0, 16.0])
 SYN_BIAS_INIT = 0.1     # the synthesis' hidden biases start positive (see Synthesis)
+SOFT_ROUND: tuple[float, float] | None = None   # (start, end) temperature of the noisy phase, or plain noise
+HARD_LATENT_LR = 1.0     # the latents' rate in the hard phase, relative to the schedule
+HARD_RATE_CONTINUOUS = False   # in the hard phase, the rate sees the unrounded latents
+HARD_FINAL_ONLY = False  # hard latents only in the last (full-size) stage
 NOISE_SHARE = 0.5       # share of each stage with noisy latents (0.3–0.7 tried on crops: 0.5 best)
 
 
@@ -68,6 +73,13 @@ def laplace_bits(x: torch.Tensor, mu: torch.Tensor, k: torch.Tensor) -> torch.Te
     centre = 1 - 0.5 * (torch.exp(-(0.5 - r).clamp_min(0) / b) + hi)
     p = torch.where(r < 0.5, centre, 0.5 * (lo - hi))
     return -torch.log2(p.clamp_min(2.0 ** -24))
+
+
+def soft_round(x: torch.Tensor, temperature: float) -> torch.Tensor:
+    """A differentiable rounding that tends to ``round`` as the temperature tends to 0 (C3, eq. 4)."""
+    f = torch.floor(x).detach()
+    r = x - f - 0.5
+    return f + 0.5 * torch.tanh(r / temperature) / math.tanh(0.5 / temperature) + 0.5
 
 
 def ste_round(x: torch.Tensor) -> torch.Tensor:
@@ -228,6 +240,20 @@ class OverfitModel(nn.Module):
             out.append(ste_round(y) if hard else y + torch.empty_like(y).uniform_(-0.5, 0.5))
         return out
 
+    def soft_latents(self, temperature: float) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """C3's relaxation (Kim et al. 2024): (what the synthesis sees, what the rate charges).
+
+        The rate sees soft-rounded latents plus uniform noise; the synthesis sees that soft-rounded
+        once more, so as the temperature falls both approach the integers the decoder uses and
+        the switch to hard rounding is a small step instead of a jump."""
+        syn, rate = [], []
+        for y in self.latents:
+            noisy = soft_round(restoring_clamp(y, -LATENT_BOUND, LATENT_BOUND), temperature)
+            noisy = noisy + torch.empty_like(y).uniform_(-0.5, 0.5)
+            rate.append(noisy)
+            syn.append(soft_round(noisy, temperature))
+        return syn, rate
+
     def grid_bits(self, q: list[torch.Tensor], g: int) -> torch.Tensor:
         parent = q[g + 1] if g + 1 < self.arch.grids else None
         grid = q[g]
@@ -283,11 +309,17 @@ def stages(grids: int) -> list[tuple[int, float]]:
     return [(1, 0.5), (0, 0.5)] if grids == 2 else [(0, 1.0)]
 
 
-def _loss(model: OverfitModel, target: torch.Tensor, lam: float, hard: bool, first: int):
-    q = model.quantized_latents(hard)
+def _loss(model: OverfitModel, target: torch.Tensor, lam: float, hard: bool, first: int,
+          temperature: float | None = None):
+    if temperature is not None and not hard:
+        q, q_rate = model.soft_latents(temperature)
+    else:
+        q = q_rate = model.quantized_latents(hard)
+        if hard and HARD_RATE_CONTINUOUS:
+            q_rate = [restoring_clamp(y, -LATENT_BOUND, LATENT_BOUND) for y in model.latents]
     x_hat = model.image(q, first)[:target.shape[0], :target.shape[1]]
     mse = torch.mean((x_hat - target) ** 2)
-    bpp = model.rate_bits(q, first) / (target.shape[0] * target.shape[1])
+    bpp = model.rate_bits(q_rate, first) / (target.shape[0] * target.shape[1])
     return mse + lam * bpp, mse, bpp
 
 
@@ -319,11 +351,18 @@ def fit(rgb: np.ndarray, settings: EncodeSettings) -> OverfitModel:
         target = (F.avg_pool2d(padded, f) if first else padded)[0].permute(1, 2, 0)
         target = target[:-(-height // f), :-(-width // f)].contiguous()
         for local in range(span):
-            hard = local >= NOISE_SHARE * span
+            final = index == len(plan) - 1
+            hard = local >= NOISE_SHARE * span and (final or not HARD_FINAL_ONLY)
             decay = 0.5 * (1 + math.cos(math.pi * local / span)) * 0.95 + 0.05
             for group in optimizer.param_groups:
                 group["lr"] = group["peak"] * decay
-            loss, mse, bpp = _loss(model, target, settings.lam, hard, first)
+            if hard:
+                optimizer.param_groups[0]["lr"] *= HARD_LATENT_LR
+            temperature = None
+            if SOFT_ROUND is not None:
+                t0, t1 = SOFT_ROUND
+                temperature = t0 + (t1 - t0) * local / max(1.0, NOISE_SHARE * span)
+            loss, mse, bpp = _loss(model, target, settings.lam, hard, first, temperature)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -386,6 +425,51 @@ def integer_latents(model: OverfitModel) -> list[np.ndarray]:
             for y in model.latents]
 
 
+def input_means(layers: dict[str, Layer], arch: Architecture, grids: list[np.ndarray]) -> dict[str, np.ndarray]:
+    """Each layer's mean input over the image, in the real units of :func:`float_layers`, as
+    (bias rows, inputs): one row, or one per grid for the context model's output layers.
+
+    Computed with the integer decoder itself (the activations the file will really produce),
+    so that a layer whose weights are dropped can fold their average effect into its bias."""
+    means: dict[str, np.ndarray] = {}
+    for net in ("anchor", "other"):
+        sums = {1: 0.0, 2: 0.0}
+        count, out_rows = 0, []
+        for g in range(arch.grids):
+            parent = grids[g + 1] if g + 1 < arch.grids else None
+            flat, inputs = payload_io.pass_elements(grids[g], parent, grids[g].shape, anchors=net == "anchor")
+            h1 = Affine.of(layers[f"arm_{net}_1"], f"arm_{net}_1").hidden(inputs)
+            h2 = Affine.of(layers[f"arm_{net}_2"], f"arm_{net}_2").hidden(h1)
+            sums[1] = sums[1] + inputs.astype(np.float64).sum(0)
+            sums[2] = sums[2] + h1.astype(np.float64).sum(0) / (1 << ACT_FRACTION_BITS)
+            count += len(flat)
+            out_rows.append(h2.astype(np.float64).mean(0) / (1 << ACT_FRACTION_BITS))
+        means[f"arm_{net}_1"] = (sums[1] / count)[None]
+        means[f"arm_{net}_2"] = (sums[2] / count)[None]
+        means[f"arm_{net}_out"] = np.stack(out_rows)
+    x = upsampled_latents(grids).reshape(-1, arch.grids)
+    first, second, out = (Affine.of(layers[n], n) for n in ("syn_1", "syn_2", "syn_out"))
+    h1 = first.hidden(x)
+    h2 = second.hidden(h1)
+    means["syn_1"] = x.astype(np.float64).mean(0)[None] / (1 << UPSAMPLED_FRACTION_BITS)
+    means["syn_2"] = h1.astype(np.float64).mean(0)[None] / (1 << ACT_FRACTION_BITS)
+    means["syn_out"] = h2.astype(np.float64).mean(0)[None] / (1 << ACT_FRACTION_BITS)
+    y = np.clip(out(h2), 0, PIXEL_MAX).reshape(grids[0].shape + (3,))
+    for i in range(arch.syn_refine):
+        name = f"syn_refine_{i + 1}"
+        means[name] = y.reshape(-1, 3).astype(np.float64).mean(0)[None] / (1 << PIXEL_FRACTION_BITS)
+        y = refine(y, layers[name], name)
+    return means
+
+
+def without_weights(weight: np.ndarray, bias: np.ndarray, mean_input: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A float layer with all weights zero, their average effect folded into the bias: exact when
+    the input is constant (a flat image, a grid the rate has emptied), otherwise only a candidate
+    that the quantization search keeps if it lowers the total cost."""
+    w = weight.reshape(weight.shape[0], weight.shape[1], -1).sum(-1) if weight.ndim == 4 else weight
+    return np.zeros_like(weight), bias + mean_input @ w.T
+
+
 def quantize(model: OverfitModel, rgb: np.ndarray, lam: float, reach: int = 3
              ) -> tuple[payload_io.Decoder, bytes]:
     """Pick each layer's weight fraction bits by the total cost; return the decoder and payload.
@@ -393,11 +477,16 @@ def quantize(model: OverfitModel, rgb: np.ndarray, lam: float, reach: int = 3
     Layers are visited in payload order. Each starts at the largest precision
     that keeps its weights within ±126 and gives up one fraction bit at a time,
     up to ``reach`` bits, while that lowers ``MSE + λ·bpp`` of the fully
-    integer decoder (more bits would clip the largest weights). A context-model
-    layer changes only the latents' code length and a synthesis layer only the
-    pixels, so each trial recomputes one of the two (the other is cached), and
-    lengths are ideal code lengths (the range coder's stream is within a few
-    bytes of them). The file itself is written once, at the end.
+    integer decoder (more bits would clip the largest weights). Then, in the
+    same order, each layer's weights are dropped altogether (their mean
+    effect folded into the bias, :func:`without_weights`) where that lowers
+    the cost: on a flat image every weight goes and the networks cost a
+    few bytes instead of 1.5 kB; the refinement layers go on smooth content.
+    A context-model layer changes only the latents' code length and a
+    synthesis layer only the pixels, so each trial recomputes one of the two
+    (the other is cached), and lengths are ideal code lengths (the range
+    coder's stream is within a few bytes of them). The file itself is written
+    once, at the end.
     """
     arch = model.arch
     height, width = rgb.shape[:2]
@@ -408,20 +497,24 @@ def quantize(model: OverfitModel, rgb: np.ndarray, lam: float, reach: int = 3
     names = [name for name, _, _ in arch.layer_shapes()]
     context_names = [n for n in names if n.startswith("arm_")]
     synthesis_names = [n for n in names if not n.startswith("arm_")]
+    means: dict[str, np.ndarray] = {}
 
-    layer_cache: dict[tuple[str, int], tuple[Layer, float]] = {}
+    layer_cache: dict[tuple[str, int, bool], tuple[Layer, float]] = {}
 
-    def layer_at(name: str, bits: int) -> tuple[Layer, float]:
-        """The integer layer and its parameters' bits."""
-        if (name, bits) not in layer_cache:
+    def layer_at(name: str, setting: tuple[int, bool]) -> tuple[Layer, float]:
+        """The integer layer at (fraction bits, weights dropped) and its parameters' bits."""
+        if (name, *setting) not in layer_cache:
+            bits, dropped = setting
             weight, bias, in_bits = floats[name]
+            if dropped:
+                weight, bias = without_weights(weight, bias, means[name])
             layer = _int_layer(weight, bias, bits, in_bits, name)
-            layer_cache[name, bits] = layer, payload_io.parameter_bits(layer)
-        return layer_cache[name, bits]
+            layer_cache[name, *setting] = layer, payload_io.parameter_bits(layer)
+        return layer_cache[name, *setting]
 
     half_cache: dict[tuple, float] = {}
 
-    def half_cost(part: list[str], chosen: dict[str, int], measure) -> float:
+    def half_cost(part: list[str], chosen: dict[str, tuple[int, bool]], measure) -> float:
         key = tuple((n, chosen[n]) for n in part)
         if key not in half_cache:
             half_cache[key] = measure({n: layer_at(n, chosen[n])[0] for n in part})
@@ -434,24 +527,49 @@ def quantize(model: OverfitModel, rgb: np.ndarray, lam: float, reach: int = 3
         pixels = synthesise(layers, arch, grids, height, width).astype(np.float64) / 255.0
         return float(np.mean((pixels - target) ** 2))
 
-    def cost(chosen: dict[str, int]) -> float:
-        bits = sum(layer_at(n, b)[1] for n, b in chosen.items()) + half_cost(context_names, chosen, latents_bits)
+    def cost(chosen: dict[str, tuple[int, bool]]) -> float:
+        bits = sum(layer_at(n, s)[1] for n, s in chosen.items()) + half_cost(context_names, chosen, latents_bits)
         return half_cost(synthesis_names, chosen, mse) + lam * bits / pixels_count
 
     def default_bits(name: str) -> int:
         peak = float(np.abs(floats[name][0]).max()) or 1.0
         return int(np.clip(math.floor(math.log2(SYMBOL_BOUND / peak)), 0, MAX_WEIGHT_FRACTION_BITS))
 
-    chosen = {name: default_bits(name) for name in names}
+    chosen = {name: (default_bits(name), False) for name in names}
     best = cost(chosen)
     for name in names:
-        for bits in range(chosen[name] - 1, max(chosen[name] - reach, 0) - 1, -1):
-            trial = dict(chosen, **{name: bits})
+        for bits in range(chosen[name][0] - 1, max(chosen[name][0] - reach, 0) - 1, -1):
+            trial = dict(chosen, **{name: (bits, False)})
             c = cost(trial)
             if c >= best:
                 break
             best, chosen = c, trial
-    layers = {n: layer_at(n, b)[0] for n, b in chosen.items()}
+    # first layer first: once a layer's weights are gone its output is constant, and every layer
+    # after it then folds its own (now constant) input exactly; means are re-measured after each
+    # drop, so that each fold sees the activations the decoder now produces
+    measured_for = None
+    for name in names:
+        if chosen != measured_for:
+            means.update(input_means({n: layer_at(n, s)[0] for n, s in chosen.items()}, arch, grids))
+            measured_for = chosen
+        trial = dict(chosen, **{name: (chosen[name][0], True)})
+        c = cost(trial)
+        if c < best:
+            best, chosen = c, trial
+    # the last layer's bias takes the mean colour error of the integer decoder (on a flat image
+    # the whole picture is that bias, and a short fit can leave it a level off)
+    last = synthesis_names[-1]
+    pixels = synthesise({n: layer_at(n, s)[0] for n, s in chosen.items()}, arch, grids, height, width)
+    error = (rgb.astype(np.float64) - pixels).reshape(-1, 3).mean(0)
+    if np.abs(error).max() >= 0.25:
+        saved = floats[last]
+        floats[last] = (saved[0], saved[1] + error, saved[2])
+        for cache in (layer_cache, half_cache):
+            cache.clear()
+        if cost(chosen) >= best:
+            floats[last] = saved
+            layer_cache.clear()
+    layers = {n: layer_at(n, s)[0] for n, s in chosen.items()}
     dec = payload_io.Decoder(arch, layers, grids)
     check_exact(dec.layers)
     return dec, payload_io.encode(dec)
