@@ -120,11 +120,13 @@ def main() -> None:
         return
     if sys.argv[1:2] == ["--hard-phase"]:
         steps = int(sys.argv[2]) if len(sys.argv) > 2 else 300
-        for tag, options in (("as before", {}), ("hard-phase latent lr x0.1", {"hard_lr": 0.1}),
+        for tag, options in (("hard-phase latent lr x1 (before)", {"hard_lr": 1.0}),
+                             ("hard-phase latent lr x0.3", {"hard_lr": 0.3}),
+                             ("hard-phase latent lr x0.1", {"hard_lr": 0.1}),
                              ("hard-phase latent lr x0.01", {"hard_lr": 0.01}),
-                             ("hard only in the last stage", {"hard_final_only": True}),
+                             ("hard only in the last stage", {"hard_lr": 1.0, "hard_final_only": True}),
                              ("both (x0.1, last stage)", {"hard_lr": 0.1, "hard_final_only": True}),
-                             ("rate on unrounded latents", {"hard_rate_continuous": True})):
+                             ("rate on unrounded latents", {"hard_lr": 1.0, "hard_rate_continuous": True})):
             run(f"{steps} steps, {tag}", steps=steps, **options)
         return
     if sys.argv[1:] == ["--soft"]:

@@ -58,7 +58,16 @@ PIXEL_REAL_MAX = PIXEL_MAX / (255 << PIXEL_FRACTION_BITS)   # the decoder's pixe
 ARM_OUTPUT_GAIN = torch.tensor([4.0, 16.0])
 SYN_BIAS_INIT = 0.1     # the synthesis' hidden biases start positive (see Synthesis)
 SOFT_ROUND: tuple[float, float] | None = None   # (start, end) temperature of the noisy phase, or plain noise
-HARD_LATENT_LR = 1.0     # the latents' rate in the hard phase, relative to the schedule
+#: The latents' learning rate in the hard phase, relative to the schedule, is
+#: min(1, HARD_PHASE_STEPS / steps) unless HARD_LATENT_LR overrides it. With straight-through
+#: rounding the rate's gradient vanishes while a latent rounds to its predicted mean, so the
+#: distortion's gradient walks latents across rounding boundaries and the rate climbs: at the full
+#: rate, a fit of 3000 steps ended 25 % above its own objective at the end of the noise phase,
+#: and 10000 steps ended worse than 3000 (``bench/overfit_trajectory.py``). Keeping the latents'
+#: travel in that phase constant: on the validation crops the objective at 1000 steps fell 12 %
+#: (x0.3) and 17 % (x0.1), while at 300 steps x1 stayed best (``tuning.txt``, "hard phase").
+HARD_PHASE_STEPS = 300
+HARD_LATENT_LR: float | None = None
 HARD_RATE_CONTINUOUS = False   # in the hard phase, the rate sees the unrounded latents
 HARD_FINAL_ONLY = False  # hard latents only in the last (full-size) stage
 NOISE_SHARE = 0.5       # share of each stage with noisy latents (0.3–0.7 tried on crops: 0.5 best)
@@ -345,6 +354,7 @@ def fit(rgb: np.ndarray, settings: EncodeSettings) -> OverfitModel:
     optimizer = make_optimizer(model, settings)
     started, done = time.time(), 0
     plan = stages(arch.grids)
+    hard_factor = HARD_LATENT_LR if HARD_LATENT_LR is not None else min(1.0, HARD_PHASE_STEPS / settings.steps)
     for index, (first, share) in enumerate(plan):
         span = settings.steps - done if index == len(plan) - 1 else max(1, round(settings.steps * share))
         f = 1 << first
@@ -357,7 +367,7 @@ def fit(rgb: np.ndarray, settings: EncodeSettings) -> OverfitModel:
             for group in optimizer.param_groups:
                 group["lr"] = group["peak"] * decay
             if hard:
-                optimizer.param_groups[0]["lr"] *= HARD_LATENT_LR
+                optimizer.param_groups[0]["lr"] *= hard_factor
             temperature = None
             if SOFT_ROUND is not None:
                 t0, t1 = SOFT_ROUND
