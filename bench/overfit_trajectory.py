@@ -1,6 +1,6 @@
 """The objective along one fit of the overfitted encoder: where the steps go.
 
-    python bench/overfit_trajectory.py --steps 3000 [--hard-lr 1.0] >> bench/results/overfit/trajectory.txt
+    PYTHONPATH=bench python bench/overfit_trajectory.py --steps 3000 [--hard-lr 1] >> bench/results/overfit/trajectory.txt
 
 One 256×256 centre crop of a photo in the corpus's *validation* split (the
 textured crop of ``overfit_tuning.py``; never Kodak), λ = 0.0025

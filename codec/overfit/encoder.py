@@ -67,6 +67,11 @@ SOFT_ROUND: tuple[float, float] | None = None   # (start, end) temperature of th
 #: travel in that phase constant: on the validation crops the objective at 1000 steps fell 12 %
 #: (x0.3) and 17 % (x0.1), while at 300 steps x1 stayed best (``tuning.txt``, "hard phase").
 HARD_PHASE_STEPS = 300
+#: Return the state of the last stage's hard phase with the lowest objective, not the last one:
+#: even with the slowed latents the rate creeps up there (a 3000-step fit's best state was 6 %
+#: below its last, ``trajectory.txt``); in that phase each step's loss is already that objective,
+#: so keeping the best costs one copy of the parameters when it improves.
+KEEP_BEST = True
 HARD_LATENT_LR: float | None = None
 HARD_RATE_CONTINUOUS = False   # in the hard phase, the rate sees the unrounded latents
 HARD_FINAL_ONLY = False  # hard latents only in the last (full-size) stage
@@ -354,6 +359,7 @@ def fit(rgb: np.ndarray, settings: EncodeSettings) -> OverfitModel:
     optimizer = make_optimizer(model, settings)
     started, done = time.time(), 0
     plan = stages(arch.grids)
+    best: tuple[float, list[torch.Tensor] | None] = (math.inf, None)
     hard_factor = HARD_LATENT_LR if HARD_LATENT_LR is not None else min(1.0, HARD_PHASE_STEPS / settings.steps)
     for index, (first, share) in enumerate(plan):
         span = settings.steps - done if index == len(plan) - 1 else max(1, round(settings.steps * share))
@@ -373,6 +379,10 @@ def fit(rgb: np.ndarray, settings: EncodeSettings) -> OverfitModel:
                 t0, t1 = SOFT_ROUND
                 temperature = t0 + (t1 - t0) * local / max(1.0, NOISE_SHARE * span)
             loss, mse, bpp = _loss(model, target, settings.lam, hard, first, temperature)
+            if final and hard and loss.item() < best[0]:
+                # in the last stage's hard phase the loss *is* the objective the decoder's latents
+                # give, so the state it was measured on is worth keeping (see KEEP_BEST)
+                best = (loss.item(), [p.detach().clone() for p in model.parameters()])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -384,6 +394,10 @@ def fit(rgb: np.ndarray, settings: EncodeSettings) -> OverfitModel:
                       f"{bpp.item():.4f} bpp {time.time() - started:6.1f} s", end="", file=sys.stderr, flush=True)
     if settings.progress:
         print(file=sys.stderr)
+    if KEEP_BEST and best[1] is not None:
+        with torch.no_grad():
+            for p, kept in zip(model.parameters(), best[1]):
+                p.copy_(kept)
     return model
 
 
