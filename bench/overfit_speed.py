@@ -1,16 +1,20 @@
 """CPU time of one encoder step of the overfitted backend, per coarse-to-fine stage (768×512).
 
     python bench/overfit_speed.py > bench/results/overfit/speed.txt
+    python bench/overfit_speed.py --profile > bench/results/overfit/step_profile.txt
 
 ``time.process_time`` (CPU seconds of this process, one torch thread), so the
 numbers hold when other jobs share the machine, as they did when these were
 taken; wall time there was 2–5× longer. Each stage is measured with glibc's
 default allocation and inside :func:`encoder.heap_allocations` (what encoding
-uses), after one warm-up step, as the mean of 3 steps.
+uses), after one warm-up step, as the mean of 3 steps. ``--profile`` prints
+PyTorch's operator table for 3 full-size steps instead (where a step's time
+goes; the profiler's own overhead inflates the totals).
 """
 from __future__ import annotations
 
 import contextlib
+import sys
 import time
 
 import numpy as np
@@ -24,7 +28,32 @@ from gzc.codec.overfit.architecture import Architecture
 KODIM23 = "../shared/data/kodak/kodim23.png"
 
 
+def profile() -> None:
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    img = np.asarray(Image.open(KODIM23).convert("RGB"))
+    target = torch.from_numpy(img.astype(np.float32) / 255)
+    model = encoder.OverfitModel(Architecture(), *img.shape[:2])
+    opt = encoder.make_optimizer(model, encoder.EncodeSettings(lam=0.0025, steps=1))
+
+    def step():
+        loss = encoder._loss(model, target, 0.0025, True, 0)[0]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    with encoder.heap_allocations():
+        step()
+        from torch.profiler import ProfilerActivity, profile as torch_profile
+        with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+            for _ in range(3):
+                step()
+    print("3 full-size steps of kodim23 (768x512), one thread, torch profiler")
+    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=20))
+
+
 def main() -> None:
+    if sys.argv[1:] == ["--profile"]:
+        return profile()
     torch.set_num_threads(1)
     torch.manual_seed(0)
     img = np.asarray(Image.open(KODIM23).convert("RGB"))

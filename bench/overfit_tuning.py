@@ -2,6 +2,7 @@
 
     python bench/overfit_tuning.py > bench/results/overfit/tuning.txt
     python bench/overfit_tuning.py --capacity >> bench/results/overfit/tuning.txt
+    python bench/overfit_tuning.py --soft | --hard-phase STEPS | --avif >> bench/results/overfit/tuning.txt
 
 Two 256×256 centre crops of photos in the corpus's *validation* split (never
 Kodak, which is the evaluation set): a textured one (a branch with leaves) and
@@ -128,6 +129,18 @@ def main() -> None:
                              ("both (x0.1, last stage)", {"hard_lr": 0.1, "hard_final_only": True}),
                              ("rate on unrounded latents", {"hard_lr": 1.0, "hard_rate_continuous": True})):
             run(f"{steps} steps, {tag}", steps=steps, **options)
+        return
+    if sys.argv[1:] == ["--avif"]:
+        import io
+        for path in CROPS:
+            image = centre_crop(path)
+            for quality in (20, 30, 40, 50, 60):
+                buffer = io.BytesIO()
+                Image.fromarray(image).save(buffer, "AVIF", quality=quality, speed=6, subsampling="4:2:0")
+                decoded = np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")).astype(float)
+                mse = np.mean((decoded - image) ** 2) / 255 ** 2
+                print(f"AVIF q{quality} (speed 6, 4:2:0) {path[:24]:24s} {10 * math.log10(1 / mse):5.2f} dB "
+                      f"{buffer.tell() * 8 / 256 ** 2:.3f} bpp (file bytes)", flush=True)
         return
     if sys.argv[1:] == ["--soft"]:
         for seed in (0, 1):
