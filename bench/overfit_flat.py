@@ -13,15 +13,15 @@ at three qualities for scale: the bytes and the PSNR of each file.
 """
 from __future__ import annotations
 
+import io
 import time
 
 import numpy as np
 import torch
 from PIL import Image
 
-import io
-
 import gzc
+from gzc.tools.bench.metrics import psnr
 
 
 def main() -> None:
@@ -35,10 +35,6 @@ def main() -> None:
         print(f"flat 768x512, --bits 4 --effort {effort}: {len(data)} bytes = {len(data) * 8 / (768 * 512):.4f} bpp, "
               f"max error {error}, encode {seconds:.0f} s CPU", flush=True)
     gradient()
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    return float(10 * np.log10(255 ** 2 / np.mean((a.astype(float) - b) ** 2)))
 
 
 def gradient() -> None:

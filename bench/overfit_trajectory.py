@@ -27,7 +27,7 @@ import torch
 
 import gzc.codec.overfit.encoder as encoder
 from gzc.codec.overfit.architecture import Architecture
-from overfit_tuning import CROPS, LAM, centre_crop
+from overfit_tuning import CROPS, LAM, centre_crop, hard_metrics
 
 
 def main() -> None:
@@ -39,7 +39,6 @@ def main() -> None:
     if args.hard_lr is not None:
         encoder.HARD_LATENT_LR = args.hard_lr
     image = centre_crop(CROPS[0])
-    target = torch.from_numpy(image / 255.0).float()
     every = max(1, args.steps // 40)
     factor = args.hard_lr if args.hard_lr is not None else min(1.0, encoder.HARD_PHASE_STEPS / args.steps)
     print(f"# {args.steps} steps, hard-phase latent lr x{factor:g}, crop {CROPS[0]}", flush=True)
@@ -55,10 +54,7 @@ def main() -> None:
         result = adam_step(self, *a, **k)
         self.count = getattr(self, "count", 0) + 1
         if self.count % every == 0:
-            with torch.no_grad():
-                q = models[-1].quantized_latents(True)
-                mse = torch.mean((models[-1].image(q, 0)[:256, :256].clamp(0, 1) - target) ** 2).item()
-                bpp = models[-1].rate_bits(q, 0).item() / 256 ** 2
+            mse, bpp = hard_metrics(models[-1], image)
             print(f"{self.count:6d}  latent lr {self.param_groups[0]['lr']:.4f}  {10 * math.log10(1 / mse):5.2f} dB "
                   f"{bpp:.3f} bpp  objective {mse + LAM * bpp:.6f}", flush=True)
         return result

@@ -36,6 +36,7 @@ from PIL import Image
 
 import gzc.codec.overfit.encoder as encoder
 from gzc.codec.overfit.architecture import Architecture
+from gzc.tools.bench.metrics import psnr
 
 PHOTOS = "../shared/data/photos/"
 CROPS = ("budgie_backgrounds/budgie-branch_e983a3.jpg", "deepin_wallpapers/Beach_by_Samuel_Scrimshaw_4d5790.jpg")
@@ -54,6 +55,16 @@ def straight_through(y: torch.Tensor, low: float, high: float) -> torch.Tensor:
 
 def hard(y: torch.Tensor, low: float, high: float) -> torch.Tensor:
     return y.clamp(low, high)
+
+
+def hard_metrics(model: encoder.OverfitModel, image: np.ndarray) -> tuple[float, float]:
+    """(MSE, latents' bpp) of the model as the decoder sees it: hard-rounded latents, full size."""
+    with torch.no_grad():
+        q = model.quantized_latents(True)
+        height, width = image.shape[:2]
+        x = model.image(q, 0)[:height, :width].clamp(0, 1)
+        mse = torch.mean((x - torch.from_numpy(image / 255.0).float()) ** 2).item()
+        return mse, model.rate_bits(q, 0).item() / (height * width)
 
 
 def run(tag: str, clamp=None, noise: float | None = None, soft: tuple[float, float] | None = None,
@@ -78,11 +89,7 @@ def run(tag: str, clamp=None, noise: float | None = None, soft: tuple[float, flo
             image = centre_crop(path)
             model = encoder.fit(image, encoder.EncodeSettings(lam=LAM, steps=steps, arch=Architecture(grids=6),
                                                               **settings))
-            with torch.no_grad():
-                q = model.quantized_latents(True)
-                x = model.image(q, 0)[:256, :256].clamp(0, 1)
-                mse = torch.mean((x - torch.from_numpy(image / 255.0).float()) ** 2).item()
-                results.append((mse, model.rate_bits(q, 0).item() / 256 ** 2))
+            results.append(hard_metrics(model, image))
     finally:
         (encoder.pixel_clamp, encoder.act, encoder.NOISE_SHARE, encoder.SOFT_ROUND, encoder.HARD_LATENT_LR,
          encoder.HARD_FINAL_ONLY, encoder.HARD_RATE_CONTINUOUS) = saved
@@ -137,9 +144,8 @@ def main() -> None:
             for quality in (20, 30, 40, 50, 60):
                 buffer = io.BytesIO()
                 Image.fromarray(image).save(buffer, "AVIF", quality=quality, speed=6, subsampling="4:2:0")
-                decoded = np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")).astype(float)
-                mse = np.mean((decoded - image) ** 2) / 255 ** 2
-                print(f"AVIF q{quality} (speed 6, 4:2:0) {path[:24]:24s} {10 * math.log10(1 / mse):5.2f} dB "
+                decoded = np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))
+                print(f"AVIF q{quality} (speed 6, 4:2:0) {path[:24]:24s} {psnr(image, decoded):5.2f} dB "
                       f"{buffer.tell() * 8 / 256 ** 2:.3f} bpp (file bytes)", flush=True)
         return
     if sys.argv[1:] == ["--soft"]:

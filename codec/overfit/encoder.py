@@ -362,12 +362,12 @@ def fit(rgb: np.ndarray, settings: EncodeSettings) -> OverfitModel:
     best: tuple[float, list[torch.Tensor] | None] = (math.inf, None)
     hard_factor = HARD_LATENT_LR if HARD_LATENT_LR is not None else min(1.0, HARD_PHASE_STEPS / settings.steps)
     for index, (first, share) in enumerate(plan):
-        span = settings.steps - done if index == len(plan) - 1 else max(1, round(settings.steps * share))
+        final = index == len(plan) - 1
+        span = settings.steps - done if final else max(1, round(settings.steps * share))
         f = 1 << first
         target = (F.avg_pool2d(padded, f) if first else padded)[0].permute(1, 2, 0)
         target = target[:-(-height // f), :-(-width // f)].contiguous()
         for local in range(span):
-            final = index == len(plan) - 1
             hard = local >= NOISE_SHARE * span and (final or not HARD_FINAL_ONLY)
             decay = 0.5 * (1 + math.cos(math.pi * local / span)) * 0.95 + 0.05
             for group in optimizer.param_groups:
@@ -379,7 +379,7 @@ def fit(rgb: np.ndarray, settings: EncodeSettings) -> OverfitModel:
                 t0, t1 = SOFT_ROUND
                 temperature = t0 + (t1 - t0) * local / max(1.0, NOISE_SHARE * span)
             loss, mse, bpp = _loss(model, target, settings.lam, hard, first, temperature)
-            if final and hard and loss.item() < best[0]:
+            if KEEP_BEST and final and hard and loss.item() < best[0]:
                 # in the last stage's hard phase the loss *is* the objective the decoder's latents
                 # give, so the state it was measured on is worth keeping (see KEEP_BEST)
                 best = (loss.item(), [p.detach().clone() for p in model.parameters()])
@@ -394,7 +394,7 @@ def fit(rgb: np.ndarray, settings: EncodeSettings) -> OverfitModel:
                       f"{bpp.item():.4f} bpp {time.time() - started:6.1f} s", end="", file=sys.stderr, flush=True)
     if settings.progress:
         print(file=sys.stderr)
-    if KEEP_BEST and best[1] is not None:
+    if best[1] is not None:
         with torch.no_grad():
             for p, kept in zip(model.parameters(), best[1]):
                 p.copy_(kept)
@@ -459,11 +459,12 @@ def input_means(layers: dict[str, Layer], arch: Architecture, grids: list[np.nda
     for net in ("anchor", "other"):
         sums = {1: 0.0, 2: 0.0}
         count, out_rows = 0, []
+        first, second = (Affine.of(layers[f"arm_{net}_{i}"], f"arm_{net}_{i}") for i in (1, 2))
         for g in range(arch.grids):
             parent = grids[g + 1] if g + 1 < arch.grids else None
             flat, inputs = payload_io.pass_elements(grids[g], parent, grids[g].shape, anchors=net == "anchor")
-            h1 = Affine.of(layers[f"arm_{net}_1"], f"arm_{net}_1").hidden(inputs)
-            h2 = Affine.of(layers[f"arm_{net}_2"], f"arm_{net}_2").hidden(h1)
+            h1 = first.hidden(inputs)
+            h2 = second.hidden(h1)
             sums[1] = sums[1] + inputs.astype(np.float64).sum(0)
             sums[2] = sums[2] + h1.astype(np.float64).sum(0) / (1 << ACT_FRACTION_BITS)
             count += len(flat)
@@ -592,7 +593,8 @@ def quantize(model: OverfitModel, rgb: np.ndarray, lam: float, reach: int = 3
             cache.clear()
         if cost(chosen) >= best:
             floats[last] = saved
-            layer_cache.clear()
+            for cache in (layer_cache, half_cache):
+                cache.clear()
     layers = {n: layer_at(n, s)[0] for n, s in chosen.items()}
     dec = payload_io.Decoder(arch, layers, grids)
     check_exact(dec.layers)
