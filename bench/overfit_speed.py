@@ -7,7 +7,9 @@
 numbers hold when other jobs share the machine, as they did when these were
 taken; wall time there was 2–5× longer. Each stage is measured with glibc's
 default allocation and inside :func:`encoder.heap_allocations` (what encoding
-uses), after one warm-up step, as the mean of 3 steps. ``--profile`` prints
+uses), after one warm-up step, as the mean of 3 steps; the last lines run the
+plain autograd model (``encoder.FUSED = False``) that :mod:`gzc.codec.overfit.fused_ops`
+replaces. ``--profile`` prints
 PyTorch's operator table for 3 full-size steps instead (where a step's time
 goes; the profiler's own overhead inflates the totals).
 """
@@ -60,7 +62,9 @@ def main() -> None:
     full = torch.from_numpy(img.astype(np.float32) / 255)
     arch = Architecture()
     print(f"architecture {arch}, {arch.macs_per_pixel():.0f} MAC/pixel to decode")
-    for heap in (False, True):
+    for label, heap, fused in (("glibc default", False, True), ("heap", True, True),
+                               ("heap, autograd", True, False)):
+        encoder.FUSED = fused
         model = encoder.OverfitModel(arch, *img.shape[:2])
         opt = torch.optim.Adam(model.parameters(), 1e-2)
         with encoder.heap_allocations() if heap else contextlib.nullcontext():
@@ -78,7 +82,7 @@ def main() -> None:
                 started = time.process_time()
                 for _ in range(3):
                     step()
-                print(f"{'heap' if heap else 'glibc default':13s} stage 1/{f} size: "
+                print(f"{label:14s} stage 1/{f} size: "
                       f"{(time.process_time() - started) / 3 * 1000:.0f} ms CPU per step", flush=True)
 
 

@@ -46,6 +46,7 @@ from .architecture import (ACT_FRACTION_BITS, ACT_MAX, LATENT_BOUND, MAX_WEIGHT_
 from .integer_net import (Affine, Layer, check_exact, input_bound, refine, rounding_offsets, synthesise,
                           upsampled_latents)
 from . import payload as payload_io
+from .fused_ops import context_bits, pixel_mlp
 from ..numpy_ops import decoding_threads
 
 ACT_REAL_MAX = ACT_MAX / (1 << ACT_FRACTION_BITS)     # the integer activations' range, as reals
@@ -75,6 +76,9 @@ KEEP_BEST = True
 HARD_LATENT_LR: float | None = None
 HARD_RATE_CONTINUOUS = False   # in the hard phase, the rate sees the unrounded latents
 HARD_FINAL_ONLY = False  # hard latents only in the last (full-size) stage
+#: The fit's hot paths run sliced and differentiated by hand (:mod:`.fused_ops`); False runs the
+#: plain autograd versions they are tested against
+FUSED = True
 NOISE_SHARE = 0.5       # share of each stage with noisy latents (0.3–0.7 tried on crops: 0.5 best)
 
 
@@ -205,6 +209,13 @@ class ContextNet(nn.Module):
         feats = torch.stack([shifted(parent, di, dj) for di in (-1, 0, 1) for dj in (-1, 0, 1)], dim=-1)
         return F.linear(feats, self.w_parent, self.b1)
 
+    def bits(self, acc: torch.Tensor, x: torch.Tensor, g: int) -> torch.Tensor:
+        """Σ −log2 P(x) under the (mean, scale) the head gives for the first layer's sums ``acc``."""
+        if FUSED:
+            return context_bits(acc, x, self.w2, self.b2, self.w3, self.b3[g], ARM_OUTPUT_GAIN)
+        mu, k = self.head(acc, g)
+        return laplace_bits(x, mu, k).sum()
+
     def head(self, acc: torch.Tensor, g: int) -> tuple[torch.Tensor, torch.Tensor]:
         h = act(F.linear(act(acc), self.w2, self.b2))
         out = (F.linear(h, self.w3) + self.b3[g]) * ARM_OUTPUT_GAIN
@@ -226,9 +237,13 @@ class Synthesis(nn.Module):
 
     def forward(self, upsampled: torch.Tensor) -> torch.Tensor:
         """(H, W, grids) → (H, W, 3) in [0, 1] (not yet clamped)."""
-        h = act(F.linear(upsampled, self.w1, self.b1))
-        h = act(F.linear(h, self.w2, self.b2))
-        y = pixel_clamp(F.linear(h, self.w3, self.b3))     # the decoder clamps here and after
+        if FUSED:
+            y = pixel_mlp(upsampled.reshape(-1, upsampled.shape[-1]), self.w1, self.b1, self.w2, self.b2,
+                          self.w3, self.b3, PIXEL_REAL_MAX).view(*upsampled.shape[:-1], 3)
+        else:
+            h = act(F.linear(upsampled, self.w1, self.b1))
+            h = act(F.linear(h, self.w2, self.b2))
+            y = pixel_clamp(F.linear(h, self.w3, self.b3))     # the decoder clamps here and after
         if not len(self.refine_w):                          # every refinement
             return y
         y = y.permute(2, 0, 1)[None]           # the 3×3 layers as convolutions, channels first
@@ -276,15 +291,13 @@ class OverfitModel(nn.Module):
         x00, x01, x10, x11 = sub[:, 0, :, 0], sub[:, 0, :, 1], sub[:, 1, :, 0], sub[:, 1, :, 1]
         a, o = self.anchor_net, self.other_net
         base_a = a.first_layer(parent, (h // 2, w // 2))
-        mu, k = a.head(torch.stack([base_a, base_a + a.w_parity.sum(1)]), g)
-        bits = laplace_bits(torch.stack([x00, x11]), mu, k).sum()
+        bits = a.bits(torch.stack([base_a, base_a + a.w_parity.sum(1)]), torch.stack([x00, x11]), g)
         base_o = o.first_layer(parent, (h // 2, w // 2))
         n01 = torch.stack([shifted(x11, -1, 0), x00, shifted(x00, 0, 1), x11], dim=-1)     # N, W, E, S
         n10 = torch.stack([x00, shifted(x11, 0, -1), x11, shifted(x00, 1, 0)], dim=-1)
         acc01 = base_o + o.w_parity[:, 1] + F.linear(n01, o.w_neighbours)
         acc10 = base_o + o.w_parity[:, 0] + F.linear(n10, o.w_neighbours)
-        mu, k = o.head(torch.stack([acc01, acc10]), g)
-        return bits + laplace_bits(torch.stack([x01, x10]), mu, k).sum()
+        return bits + o.bits(torch.stack([acc01, acc10]), torch.stack([x01, x10]), g)
 
     def rate_bits(self, q: list[torch.Tensor], first: int = 0) -> torch.Tensor:
         """Bits the context model charges for grids ``first`` … (the coarser ones are its parents)."""
