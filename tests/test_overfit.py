@@ -83,6 +83,46 @@ def test_upsampling_is_the_bilinear_half_pixel_filter():
     assert out[:, 0].tolist() == [0, 8, 24, 32]
 
 
+def test_stacked_float_upsampling_equals_the_integer_definition():
+    """upsampled_latents lifts all planes together in float32; it must give, bit for bit, each
+    grid upsampled on its own in int64 (extreme latents included: the sums' largest values)."""
+    rng = np.random.default_rng(3)
+    grids = [rng.integers(-63, 64, size=(48 >> g, 80 >> g)) for g in range(4)]
+    grids[3][0, 0], grids[3][-1, -1] = 63, -63
+    expected = []
+    for g, grid in enumerate(grids):
+        v = grid.astype(np.int64) << 4
+        for _ in range(g):
+            v = integer_net.upsample2(v)
+        expected.append(v)
+    got = integer_net.upsampled_latents(grids)
+    assert got.dtype == np.float32 and got.shape == (48, 80, 4)
+    assert np.array_equal(got, np.stack(expected, -1))
+
+
+@pytest.mark.parametrize("height, width", [(1, 1), (5, 7), (9, 300), (40, 20)])
+def test_refinement_equals_its_per_pixel_definition(height, width, monkeypatch):
+    """refine() runs bands of flat, padded-width planes; each pixel must still be the 3×3
+    layer of spec §12.5 on its own replicated-edge neighbourhood, for any band size."""
+    from gzc.codec.overfit.architecture import PIXEL_MAX
+    rng = np.random.default_rng(height * 1000 + width)
+    monkeypatch.setattr(integer_net, "SYNTHESIS_ROWS", 2 * (width + 2))     # several bands, a ragged last
+    for weight_bits in (0, 5, 9):
+        y = rng.integers(0, PIXEL_MAX + 1, size=(height, width, 3)).astype(np.float32)
+        layer = integer_net.Layer(rng.integers(-126, 127, size=(3, 3, 3, 3)), rng.integers(-126, 127, size=(1, 3)),
+                                  weight_bits, 4)
+        affine = integer_net.Affine.of(layer, "syn_refine_1")
+        padded = np.pad(y, ((1, 1), (1, 1), (0, 0)), mode="edge")
+        expected = np.empty_like(y)
+        for i in range(height):
+            for j in range(width):
+                taps = padded[i:i + 3, j:j + 3].transpose(2, 0, 1).reshape(1, 27)   # (channel, kh, kw)
+                acc = taps.astype(np.float64) @ layer.weight.reshape(3, 27).T.astype(np.float64)
+                acc = np.floor((acc + affine.add[0]) * affine.scale)
+                expected[i, j] = np.clip(y[i, j] + acc[0], 0, PIXEL_MAX)
+        assert np.array_equal(integer_net.refine(y, layer, "syn_refine_1"), expected)
+
+
 def test_grid_count_shrinks_for_small_images():
     assert grids_for(512, 768) == 7 and grids_for(16, 100) == 3 and grids_for(1, 1) == 1
     assert padded_size(Architecture(grids=7), 512, 768) == (512, 768)

@@ -25,6 +25,11 @@ from .architecture import (ACT_FRACTION_BITS, ACT_MAX, EXACT_LIMIT, LATENT_BOUND
                            PIXEL_FRACTION_BITS, PIXEL_MAX, SCALE_LEVELS, Architecture)
 
 
+#: rows per block of the per-element networks (synthesis MLP, context model, refinements): one
+#: block's activations (24 × 4 bytes each) stay in cache; blocks never change the result
+SYNTHESIS_ROWS = 1 << 14
+
+
 @dataclass
 class Layer:
     """One quantized layer: int weights (out, in) or (out, in, 3, 3), biases (rows, out)."""
@@ -136,9 +141,11 @@ def context_predictions(layers: dict[str, Layer], net: str, inputs: np.ndarray, 
                         ) -> tuple[np.ndarray, np.ndarray]:
     """(N, inputs) context features → (mu_q, k): the mean in quarters, clamped to
     ±4·LATENT_BOUND, and the scale index in 0…SCALE_LEVELS−1."""
-    h = hidden(inputs, layers[f"arm_{net}_1"], f"arm_{net}_1")
-    h = hidden(h, layers[f"arm_{net}_2"], f"arm_{net}_2")
-    out = dense(h, layers[f"arm_{net}_out"], f"arm_{net}_out", bias_row=grid_index)
+    first, second, last = (Affine.of(layers[f"arm_{net}_{n}"], f"arm_{net}_{n}") for n in ("1", "2", "out"))
+    out = np.empty((inputs.shape[0], 2), dtype=np.float32)
+    for start in range(0, inputs.shape[0], SYNTHESIS_ROWS):     # blocks that stay in cache, as the synthesis
+        out[start:start + SYNTHESIS_ROWS] = last(second.hidden(first.hidden(inputs[start:start + SYNTHESIS_ROWS])),
+                                                 bias_row=grid_index)
     bound = LATENT_BOUND << MU_FRACTION_BITS
     return (np.clip(out[:, 0], -bound, bound).astype(np.int64),
             np.clip(out[:, 1], 0, SCALE_LEVELS - 1).astype(np.int64))
@@ -157,56 +164,73 @@ def residual_offset(mu_q: np.ndarray) -> np.ndarray:
 # -- the synthesis -----------------------------------------------------------------------------
 
 def upsample2(v: np.ndarray) -> np.ndarray:
-    """2× upsampling of a fixed-point grid with the bilinear phases (3/4, 1/4), edges clamped:
-    exactly ``(Σ taps·v + 8) >> 4`` over the 2×2 taps (9, 3, 3, 1)/16."""
-    v = v.astype(np.int64)
+    """2× upsampling of a fixed-point grid, (h, w) or (h, w, channels), with the bilinear phases
+    (3/4, 1/4), edges clamped: exactly ``(Σ taps·v + 8) >> 4`` over the 2×2 taps (9, 3, 3, 1)/16.
+
+    Integer input is computed in int64; float32 input must hold integers (the decoder's own
+    path), and is computed exactly in float32: every sum is an integer below 16 · 2^20, and
+    ``>> 4`` is ``floor(· / 16)``, a power-of-two scaling."""
     up, down = np.concatenate([v[:1], v[:-1]]), np.concatenate([v[1:], v[-1:]])
-    rows = np.empty((2 * v.shape[0], v.shape[1]), dtype=np.int64)
+    rows = np.empty((2 * v.shape[0],) + v.shape[1:], dtype=np.float32 if v.dtype == np.float32 else np.int64)
     rows[0::2], rows[1::2] = 3 * v + up, 3 * v + down
     left, right = np.concatenate([rows[:, :1], rows[:, :-1]], 1), np.concatenate([rows[:, 1:], rows[:, -1:]], 1)
-    out = np.empty((rows.shape[0], 2 * v.shape[1]), dtype=np.int64)
+    out = np.empty((rows.shape[0], 2 * v.shape[1]) + v.shape[2:], dtype=rows.dtype)
     out[:, 0::2], out[:, 1::2] = 3 * rows + left, 3 * rows + right
+    if out.dtype == np.float32:
+        out += 8
+        out *= np.float32(1 / 16)
+        return np.floor(out, out=out)
     return (out + 8) >> 4
 
 
 def upsampled_latents(grids: list[np.ndarray]) -> np.ndarray:
-    """Every grid brought to full resolution in units of 1/16: (H, W, grids), integers in float32."""
-    planes = []
-    for g, grid in enumerate(grids):
-        v = grid.astype(np.int64) << UPSAMPLED_FRACTION_BITS
-        for _ in range(g):
-            v = upsample2(v)
-        planes.append(v)
-    out = np.empty(planes[0].shape + (len(planes),), dtype=np.float32)
-    for g, plane in enumerate(planes):
-        out[..., g] = plane
-    return out
+    """Every grid brought to full resolution in units of 1/16: (H, W, grids), integers in float32.
+
+    Coarse to fine, all the planes upsampled so far go up together as the channels of one
+    (h, w, channels) array, with each finer grid joining at its own level: one pass per level
+    instead of one per grid and level (the same numbers: the filter is per channel)."""
+    scale = np.float32(1 << UPSAMPLED_FRACTION_BITS)
+    v = (grids[-1].astype(np.float32) * scale)[..., None]
+    for grid in reversed(grids[:-1]):
+        v = upsample2(v)
+        v = np.concatenate([(grid.astype(np.float32) * scale)[..., None], v], axis=-1)
+    return v
 
 
-SYNTHESIS_ROWS = 1 << 14     # pixels per block: one block's activations (24 × 4 bytes each) stay in cache
 
 
 def refine(y: np.ndarray, layer: Layer, name: str) -> np.ndarray:
     """A residual 3×3 layer on the (H, W, 3) image in 1/16 pixel levels (edges replicated).
 
-    One product of the 27 taps per band of rows, so that a band's gathered taps stay in
-    cache; the bands are independent, so the band height does not change the result."""
+    The padded image is held as three flat planes of rows ``W + 2`` wide, so that the input of
+    tap (i, j) for a run of positions is one contiguous slice of each plane, starting
+    ``i·(W + 2) + j`` further on (the two positions per row that fall in the padding are
+    computed and dropped). A band's 27 tap rows are copied into one (27, positions) matrix that
+    stays in cache, and the layer is one product (3 × 27)·(27 × positions): 3.5× faster than
+    gathering (positions, 27) rows, whose 3-float pieces copied slowly. Positions are
+    independent, so the band size does not change the result."""
     h, w, _ = y.shape
-    p = np.pad(y, ((1, 1), (1, 1), (0, 0)), mode="edge")
-    # weight (out, in, kh, kw) → (out, kh·kw·in) to match the taps' (tap, channel) order
+    wp = w + 2
+    planes = np.pad(y, ((1, 1), (1, 1), (0, 0)), mode="edge").transpose(2, 0, 1).reshape(3, -1)
+    planes = np.concatenate([planes, np.zeros((3, 2), np.float32)], 1)   # the last band's last taps run 2 over
+    # weight (out, in, kh, kw) → (out, kh·kw·in): column 3·tap + channel, as the tap rows below
     f = Affine.of(Layer(layer.weight.transpose(0, 2, 3, 1).reshape(3, 27), layer.bias, layer.weight_bits,
                         layer.bias_shift), name)
-    out = np.empty_like(y)
-    band = max(1, SYNTHESIS_ROWS // w)
+    weight, add, scale = np.ascontiguousarray(f.weight_t.T), f.add[0][:, None], f.scale[:, None]
+    offsets = [i * wp + j for i in range(3) for j in range(3)]
+    out = np.empty((3, h * wp), dtype=np.float32)
+    band = max(1, SYNTHESIS_ROWS // wp)
     for top in range(0, h, band):
-        rows = min(band, h - top)
-        cols = np.empty((rows, w, 9, 3), dtype=np.float32)
-        for tap, (i, j) in enumerate((i, j) for i in range(3) for j in range(3)):
-            cols[:, :, tap] = p[top + i:top + i + rows, j:j + w]
-        delta = f(cols.reshape(rows * w, 27)).reshape(rows, w, 3)
-        delta += y[top:top + rows]
-        out[top:top + rows] = np.clip(delta, 0, PIXEL_MAX, out=delta)
-    return out
+        start, count = top * wp, min(band, h - top) * wp
+        taps = np.empty((27, count), dtype=np.float32)
+        for t, offset in enumerate(offsets):
+            taps[3 * t:3 * t + 3] = planes[:, start + offset:start + offset + count]
+        acc = weight @ taps
+        acc += add
+        acc *= scale
+        out[:, start:start + count] = np.floor(acc, out=acc)
+    delta = out.reshape(3, h, wp)[:, :, :w].transpose(1, 2, 0) + y
+    return np.clip(delta, 0, PIXEL_MAX, out=delta)
 
 
 def synthesise(layers: dict[str, Layer], arch: Architecture, grids: list[np.ndarray], height: int, width: int
