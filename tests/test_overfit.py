@@ -278,6 +278,31 @@ def test_context_inputs_match_the_element_by_element_definition(shape):
             assert np.array_equal(flat, ref_flat) and np.array_equal(inputs, ref_inputs)
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_pass_predictions_equal_the_context_model_on_the_full_inputs(seed, monkeypatch):
+    """The decoder computes the first context layer's parent part once per parent position and
+    adds the parity and neighbour parts afterwards (payload.pass_predictions), in blocks of row
+    pairs; the means and scales must be exactly those of the context model run on each element's
+    full input row (pass_elements, whose rows the test above holds to the definition)."""
+    rng = np.random.default_rng(seed)
+    arch = Architecture(grids=3, arm_hidden=int(rng.integers(2, 17)), syn_hidden=4, syn_refine=0)
+    dec = random_decoder(rng, arch, 24, 40, weight_peak=126)
+    monkeypatch.setattr(payload_io, "SYNTHESIS_ROWS", 4 * 20)        # several blocks of row pairs
+    for g in range(arch.grids):
+        grid = dec.grids[g]
+        parent = dec.grids[g + 1] if g + 1 < arch.grids else None
+        for anchors in (True, False):
+            net = "anchor" if anchors else "other"
+            flat, inputs = payload_io.pass_elements(grid, parent, grid.shape, anchors)
+            mu_ref, k_ref = integer_net.context_predictions(dec.layers, net, inputs, g)
+            name = f"arm_{net}_1"
+            parents = None if parent is None else payload_io.parent_terms([dec.layers[name]], [name], parent)[0]
+            got_flat, mu, k = payload_io.pass_predictions(dec.layers, grid, parents, grid.shape, anchors, g)
+            assert np.array_equal(got_flat, flat)
+            assert np.array_equal(mu, mu_ref) and np.array_equal(k, k_ref)
+            assert len(np.unique(k)) > 1 or len(np.unique(mu)) > 1      # not a constant prediction
+
+
 def test_a_flat_image_drops_every_weight_and_decodes_exactly():
     """A flat image needs no network: the quantization search drops each layer's weights (their
     mean effect folded into the bias) where that lowers the cost. Before, a flat 768×512 image
