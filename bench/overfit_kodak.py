@@ -26,6 +26,7 @@ import numpy as np
 from PIL import Image
 
 import gzc
+from gzc.codec.overfit.architecture import MODEL_NAME
 from gzc.tools.bench.bdrate import bd_rate
 from gzc.tools.bench.metrics import msssim_rgb, psnr
 
@@ -69,7 +70,7 @@ def run(images: list[str], bits: list[int], effort: int, folder: Path, threads: 
                 t0 = time.perf_counter()
                 out = np.asarray(gzc.decode(path.read_bytes()).convert("RGB"))
                 decode_s = time.perf_counter() - t0
-            rec = {"codec": "gzc:overfit-v1", "image": name, "bits": b, "effort": effort, "width": rgb.shape[1],
+            rec = {"codec": f"gzc:{MODEL_NAME}", "image": name, "bits": b, "effort": effort, "width": rgb.shape[1],
                    "height": rgb.shape[0], "bytes": size, "bpp": size * 8 / (rgb.shape[0] * rgb.shape[1]),
                    "psnr": psnr(rgb, out), "msssim": msssim_rgb(rgb, out), "encode_s": round(encode_s, 1),
                    "encode_cpu_s": round(encode_cpu_s, 1),

@@ -139,7 +139,7 @@ def small_file():
 def test_encodes_and_decodes_through_the_api(small_file):
     rgb, data = small_file
     header = gzc.read_header(data)
-    assert header.backend == 3 and header.model_id == b"overfit1" and header.coder == 4
+    assert header.backend == 3 and header.model_id == b"overfit2" and header.coder == 4
     assert header.latent_shape == (grids_for(40, 48), 48, 48)
     out = np.asarray(gzc.decode(data))
     assert out.shape == rgb.shape

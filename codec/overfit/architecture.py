@@ -15,8 +15,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-MODEL_ID = b"overfit1"          # the 8-byte model ID of this architecture, version 1 (ASCII)
-MODEL_NAME = "overfit-v1"
+#: The decoder's versions, each an 8-byte ASCII model ID (spec §12.1). Version 2 splits the
+#: context model's output layer into a mean layer and a scale layer, each with its own weight
+#: precision and bias shift: sharing them, the mean (weights below 1, biases below 1) was
+#: quantized with the steps the scale index (weights up to 12, biases up to 41) needed, and
+#: that alone cost 25 % of the latents' bits (kodim23, ``bench/overfit_context_precision.py``).
+#: Version 1 files still decode; the encoder writes version 2.
+MODEL_IDS = {1: b"overfit1", 2: b"overfit2"}
+MODEL_NAMES = {1: "overfit-v1", 2: "overfit-v2"}
+VERSION = 2                     # what the encoder writes
+MODEL_ID, MODEL_NAME = MODEL_IDS[VERSION], MODEL_NAMES[VERSION]
 
 #: --bits → λ of the encoder's objective MSE + λ·bpp (images in [0, 1]). Kept here, with no numpy,
 #: because listing models (``gzc-info --models``, the plugin's ``models()``) shows the bits
@@ -54,6 +62,7 @@ class Architecture:
     arm_hidden: int = 16
     syn_hidden: int = 24
     syn_refine: int = 2
+    version: int = VERSION          # from the file's model ID, not from the payload header
 
     def check(self) -> None:
         if not 1 <= self.grids <= MAX_GRIDS:
@@ -74,14 +83,18 @@ class Architecture:
     def layer_shapes(self) -> list[tuple[str, tuple[int, ...], int]]:
         """(name, weight shape, bias rows) of every layer, in payload order.
 
-        The context model's output layers have one bias pair per grid (a grid's
+        The context model's output layers (version 1: one layer of two rows, mean and scale
+        index; version 2: a mean layer and a scale layer) have one bias per output and grid (a grid's
         statistics differ from its neighbours'); every other layer has one bias
         per output."""
         a, s = self.arm_hidden, self.syn_hidden
         layers = []
         for net, inputs in (("anchor", ANCHOR_INPUTS), ("other", OTHER_INPUTS)):
-            layers += [(f"arm_{net}_1", (a, inputs), 1), (f"arm_{net}_2", (a, a), 1),
-                       (f"arm_{net}_out", (2, a), self.grids)]
+            layers += [(f"arm_{net}_1", (a, inputs), 1), (f"arm_{net}_2", (a, a), 1)]
+            if self.version == 1:
+                layers += [(f"arm_{net}_out", (2, a), self.grids)]
+            else:
+                layers += [(f"arm_{net}_mu", (1, a), self.grids), (f"arm_{net}_scale", (1, a), self.grids)]
         layers += [("syn_1", (s, self.grids), 1), ("syn_2", (s, s), 1), ("syn_out", (3, s), 1)]
         layers += [(f"syn_refine_{i + 1}", (3, 3, 3, 3), 1) for i in range(self.syn_refine)]
         return layers

@@ -21,7 +21,7 @@ import numpy as np
 
 from ...formats import CODER_OWN
 from ..backend import Backend, CorruptPayloadError, UnsupportedSettingError
-from .architecture import DEFAULT_BITS, LAMBDAS, MODEL_ID, MODEL_NAME, Architecture, padded_size
+from .architecture import DEFAULT_BITS, LAMBDAS, MODEL_IDS, MODEL_NAMES, VERSION, Architecture, padded_size
 from . import payload as payload_io
 from ..numpy_ops import decoding_threads
 from .integer_net import synthesise
@@ -43,17 +43,20 @@ def grids_for(height: int, width: int) -> int:
 
 
 class OverfitBackend(Backend):
+    """One decoder version (:data:`MODEL_IDS`): it writes that version and reads that version."""
     kind = BACKEND_OVERFIT
     owns_payload = True
-    name = MODEL_NAME
-    model_id = MODEL_ID
     supported_bits = tuple(LAMBDAS)
     default_bits = DEFAULT_BITS
 
-    def __init__(self, effort: int = DEFAULT_EFFORT, progress: bool = False, steps: int | None = None):
+    def __init__(self, effort: int = DEFAULT_EFFORT, progress: bool = False, steps: int | None = None,
+                 version: int = VERSION):
         self.effort = effort
         self.progress = progress
         self.steps = steps
+        self.version = version
+        self.name = MODEL_NAMES[version]
+        self.model_id = MODEL_IDS[version]
 
     def configure(self, options: Mapping[str, Any]) -> tuple["OverfitBackend", tuple]:
         options = {k: v for k, v in options.items() if v is not None}
@@ -66,7 +69,7 @@ class OverfitBackend(Backend):
             raise UnsupportedSettingError(f"--effort for model {self.name} is 0…{max(EFFORT_STEPS)}, not {effort}")
         if steps is not None and not (isinstance(steps, int) and steps >= 1):
             raise UnsupportedSettingError(f"steps must be a positive integer, not {steps!r}")
-        return OverfitBackend(effort, progress, steps), ()
+        return OverfitBackend(effort, progress, steps, self.version), ()
 
     # The header's latent shape of an overfitted file: (grids, padded height, padded width).
     def latent_shape(self, width: int, height: int, grids: int = 7) -> tuple[int, ...]:
@@ -82,7 +85,7 @@ class OverfitBackend(Backend):
     def encode_image(self, rgb: np.ndarray, bits: int) -> tuple[tuple[int, ...], int, bytes]:
         """(H, W, 3) uint8 → (latent shape, coder, payload)."""
         from .encoder import EncodeSettings, encode   # torch: only to encode
-        arch = replace(ARCHITECTURES[bits], grids=grids_for(*rgb.shape[:2]))
+        arch = replace(ARCHITECTURES[bits], grids=grids_for(*rgb.shape[:2]), version=self.version)
         steps = self.steps or EFFORT_STEPS[self.effort]
         settings = EncodeSettings(lam=LAMBDAS[bits], steps=steps, arch=arch, progress=self.progress)
         data = encode(rgb, settings)
@@ -103,11 +106,11 @@ class OverfitBackend(Backend):
         if header.coder != CODER_OWN:
             raise CorruptPayloadError(f"an overfitted file's coder is {CODER_OWN}, not {header.coder}")
         try:
-            arch = payload_io.read_architecture(header.payload)
+            arch = payload_io.read_architecture(header.payload, self.version)
             expected = self.latent_shape(header.width, header.height, arch.grids)
             if tuple(header.latent_shape) != expected:
                 raise CorruptPayloadError(f"latent shape {tuple(header.latent_shape)} does not match "
                                           f"{header.width}x{header.height} with {arch.grids} grids {expected}")
-            return payload_io.decode(header.payload, expected[1], expected[2])
+            return payload_io.decode(header.payload, expected[1], expected[2], self.version)
         except payload_io.PayloadError as exc:
             raise CorruptPayloadError(str(exc)) from None

@@ -446,7 +446,12 @@ def float_layers(model: OverfitModel) -> dict[str, tuple[np.ndarray, np.ndarray,
             first = [np_(net.w_neighbours)] + first
         out[f"arm_{name}_1"] = (np.concatenate(first, axis=1), np_(net.b1)[None], 0)
         out[f"arm_{name}_2"] = (np_(net.w2), np_(net.b2)[None], ACT_FRACTION_BITS)
-        out[f"arm_{name}_out"] = (np_(net.w3) * gain, np_(net.b3) * gain.T, ACT_FRACTION_BITS)
+        w3, b3 = np_(net.w3) * gain, np_(net.b3) * gain.T
+        if model.arch.version == 1:
+            out[f"arm_{name}_out"] = (w3, b3, ACT_FRACTION_BITS)
+        else:       # the mean and the scale index as layers of their own, each with its own precision
+            out[f"arm_{name}_mu"] = (w3[:1], b3[:, :1], ACT_FRACTION_BITS)
+            out[f"arm_{name}_scale"] = (w3[1:], b3[:, 1:], ACT_FRACTION_BITS)
     s = model.synthesis
     out["syn_1"] = (np_(s.w1), np_(s.b1)[None], UPSAMPLED_FRACTION_BITS)
     out["syn_2"] = (np_(s.w2), np_(s.b2)[None], ACT_FRACTION_BITS)
@@ -484,7 +489,8 @@ def input_means(layers: dict[str, Layer], arch: Architecture, grids: list[np.nda
             out_rows.append(h2.astype(np.float64).mean(0) / (1 << ACT_FRACTION_BITS))
         means[f"arm_{net}_1"] = (sums[1] / count)[None]
         means[f"arm_{net}_2"] = (sums[2] / count)[None]
-        means[f"arm_{net}_out"] = np.stack(out_rows)
+        for last in ("out", "mu", "scale"):         # version 1's output layer, or version 2's two
+            means[f"arm_{net}_{last}"] = np.stack(out_rows)
     x = upsampled_latents(grids).reshape(-1, arch.grids)
     first, second, out = (Affine.of(layers[n], n) for n in ("syn_1", "syn_2", "syn_out"))
     h1 = first.hidden(x)

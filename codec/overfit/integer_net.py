@@ -67,8 +67,12 @@ def input_bits(name: str) -> int:
 def output_bits(name: str) -> np.ndarray:
     """Fraction bits of each output row: the context model's mean in quarters and its scale
     index in units; pixels in 1/16; hidden activations in 1/256."""
-    if name.startswith("arm") and name.endswith("_out"):
+    if name.startswith("arm") and name.endswith("_out"):      # version 1: (mean, scale) rows
         return np.array([MU_FRACTION_BITS, 0])
+    if name.startswith("arm") and name.endswith("_mu"):
+        return np.array([MU_FRACTION_BITS])
+    if name.startswith("arm") and name.endswith("_scale"):
+        return np.array([0])
     return np.array([PIXEL_FRACTION_BITS if name == "syn_out" or name.startswith("syn_refine")
                      else ACT_FRACTION_BITS])
 
@@ -137,15 +141,27 @@ def hidden(a: np.ndarray, layer: Layer, name: str) -> np.ndarray:
 
 # -- the context model (entropy model of the latents) -----------------------------------------
 
+def context_head(layers: dict[str, Layer], net: str):
+    """The context net's output layer(s) as one function (hidden, grid) → (N, 2) integers, the
+    mean in quarters and the scale index: version 1's two-row ``arm_*_out`` layer, or version 2's
+    ``arm_*_mu`` and ``arm_*_scale`` layers, each with its own precision."""
+    if f"arm_{net}_out" in layers:
+        last = Affine.of(layers[f"arm_{net}_out"], f"arm_{net}_out")
+        return lambda h, g: last(h, bias_row=g)
+    mean, scale = (Affine.of(layers[f"arm_{net}_{n}"], f"arm_{net}_{n}") for n in ("mu", "scale"))
+    return lambda h, g: np.concatenate([mean(h, bias_row=g), scale(h, bias_row=g)], axis=1)
+
+
 def context_predictions(layers: dict[str, Layer], net: str, inputs: np.ndarray, grid_index: int
                         ) -> tuple[np.ndarray, np.ndarray]:
     """(N, inputs) context features → (mu_q, k): the mean in quarters, clamped to
     ±4·LATENT_BOUND, and the scale index in 0…SCALE_LEVELS−1."""
-    first, second, last = (Affine.of(layers[f"arm_{net}_{n}"], f"arm_{net}_{n}") for n in ("1", "2", "out"))
+    first, second = (Affine.of(layers[f"arm_{net}_{n}"], f"arm_{net}_{n}") for n in ("1", "2"))
+    last = context_head(layers, net)
     out = np.empty((inputs.shape[0], 2), dtype=np.float32)
     for start in range(0, inputs.shape[0], SYNTHESIS_ROWS):     # blocks that stay in cache, as the synthesis
         out[start:start + SYNTHESIS_ROWS] = last(second.hidden(first.hidden(inputs[start:start + SYNTHESIS_ROWS])),
-                                                 bias_row=grid_index)
+                                                 grid_index)
     bound = LATENT_BOUND << MU_FRACTION_BITS
     return (np.clip(out[:, 0], -bound, bound).astype(np.int64),
             np.clip(out[:, 1], 0, SCALE_LEVELS - 1).astype(np.int64))

@@ -22,8 +22,8 @@ import numpy as np
 
 from ...formats import CorruptPayloadError
 from .architecture import (ACT_MAX, LATENT_BOUND, MAX_BIAS_SHIFT, MAX_WEIGHT_FRACTION_BITS, MU_FRACTION_BITS,
-                           SCALE_LEVELS, SYMBOL_BOUND, Architecture, grid_shapes)
-from .integer_net import SYNTHESIS_ROWS, Affine, Layer, check_exact, residual_offset, table_index
+                           SCALE_LEVELS, SYMBOL_BOUND, VERSION, Architecture, grid_shapes)
+from .integer_net import SYNTHESIS_ROWS, Affine, Layer, check_exact, context_head, residual_offset, table_index
 from .laplace import tables
 
 HEADER_BYTES = 4
@@ -130,7 +130,8 @@ def pass_predictions(layers, grid_full: np.ndarray, parents: np.ndarray | None, 
     :func:`parent_terms` of this pass's net (None for the coarsest grid); the parity inputs are
     one vector per row parity; the layers run in cache-sized blocks of whole row pairs."""
     net = "anchor" if anchors else "other"
-    first, second, last = (Affine.of(layers[f"arm_{net}_{n}"], f"arm_{net}_{n}") for n in ("1", "2", "out"))
+    first, second = (Affine.of(layers[f"arm_{net}_{n}"], f"arm_{net}_{n}") for n in ("1", "2"))
+    last = context_head(layers, net)
     h, w = shape
     half = w // 2
     rows = np.arange(h)
@@ -160,7 +161,7 @@ def pass_predictions(layers, grid_full: np.ndarray, parents: np.ndarray | None, 
         acc *= first.scale
         np.floor(acc, out=acc)
         np.clip(acc, 0, ACT_MAX, out=acc)
-        out[top * half:bottom * half] = last(second.hidden(acc), bias_row=g)
+        out[top * half:bottom * half] = last(second.hidden(acc), g)
     bound = LATENT_BOUND << MU_FRACTION_BITS
     return (flat, np.clip(out[:, 0], -bound, bound).astype(np.int64),
             np.clip(out[:, 1], 0, SCALE_LEVELS - 1).astype(np.int64))
@@ -246,10 +247,11 @@ def parameter_table(values: np.ndarray) -> int:
     return int(np.argmin(_parameter_costs(values)))
 
 
-def read_architecture(payload: bytes) -> Architecture:
+def read_architecture(payload: bytes, version: int = VERSION) -> Architecture:
+    """The sizes in the payload's header; the version comes from the file's model ID."""
     if len(payload) < HEADER_BYTES:
         raise PayloadError("overfit payload shorter than its header")
-    arch = Architecture(*payload[:HEADER_BYTES])
+    arch = Architecture(*payload[:HEADER_BYTES], version=version)
     try:
         arch.check()
     except ValueError as exc:
@@ -257,9 +259,9 @@ def read_architecture(payload: bytes) -> Architecture:
     return arch
 
 
-def decode(payload: bytes, padded_height: int, padded_width: int) -> Decoder:
+def decode(payload: bytes, padded_height: int, padded_width: int, version: int = VERSION) -> Decoder:
     """Parse and entropy-decode; every size is checked before it is allocated."""
-    arch = read_architecture(payload)
+    arch = read_architecture(payload, version)
     layout = arch.layer_shapes()
     stream_start = HEADER_BYTES + LAYER_BYTES * len(layout)
     if len(payload) < stream_start:
