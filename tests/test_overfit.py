@@ -194,11 +194,35 @@ VECTORS = ROOT / "spec" / "vectors"
 
 
 @pytest.mark.parametrize("vector", [v for v in json.loads((VECTORS / "vectors.json").read_text())["valid"]
-                                    if v["model"] == "overfit-v1"], ids=lambda v: v["file"])
+                                    if v["model"].startswith("overfit-")], ids=lambda v: v["file"])
 def test_overfit_vectors_decode_to_exactly_the_recorded_pixels(vector):
-    """Integer synthesis: the pixel hash itself is the conformance criterion, no ±1 tolerance."""
+    """Integer synthesis: the pixel hash itself is the conformance criterion, no ±1 tolerance.
+    Both decoder versions' vectors (overfit-v1 files must keep decoding after version 2)."""
     pixels = core.decode_bytes((VECTORS / vector["file"]).read_bytes()).pixels
     assert hashlib.sha256(np.ascontiguousarray(pixels).tobytes()).hexdigest() == vector["decoded_sha256"]
+
+
+def test_both_decoder_versions_have_vectors():
+    models = {v["model"] for v in json.loads((VECTORS / "vectors.json").read_text())["valid"]}
+    assert {"overfit-v1", "overfit-v2"} <= models
+
+
+def test_version_two_gives_the_mean_and_the_scale_their_own_precision():
+    """Version 2's reason to exist: the mean and scale layers each take their own fraction bits.
+    A fit whose scale weights are large and mean weights small must get more bits for the mean."""
+    torch = pytest.importorskip("torch")
+    from gzc.codec.overfit import encoder
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, size=(32, 32, 3), dtype=np.uint8)
+    model = encoder.OverfitModel(Architecture(grids=2, arm_hidden=4, syn_hidden=4, syn_refine=0), 32, 32)
+    with torch.no_grad():
+        for net in (model.anchor_net, model.other_net):
+            net.w3[0].fill_(0.01)         # the mean's weights: 0.04 after the gain of 4
+            net.w3[1].fill_(0.5)          # the scale index's: 8 after the gain of 16
+    floats = encoder.float_layers(model)
+    assert "arm_anchor_mu" in floats and "arm_anchor_out" not in floats
+    dec, data = encoder.quantize(model, rgb, 0.0025)
+    assert dec.layers["arm_anchor_mu"].weight_bits > dec.layers["arm_anchor_scale"].weight_bits + 3
 
 
 def test_a_fit_from_zero_latents_has_gradients_without_noise():

@@ -374,29 +374,32 @@ def write_ancillary_only() -> None:
     print(f"wrote {len(valid)} valid and {len(bad)} invalid ancillary-chunk vectors")
 
 
-def overfit_vectors() -> tuple[list[dict], dict]:
-    """Backend 3 (spec §12): two files the encoder wrote, and invalid variants of one of them.
-    The encodes are short (60 steps): the vectors test the decoder, not the encoder's quality."""
+def overfit_vectors(version: int) -> tuple[list[dict], dict]:
+    """Backend 3 (spec §12), decoder ``version``: two files the encoder wrote, and invalid variants
+    of one of them. The encodes are short (60 steps): the vectors test the decoder, not the
+    encoder's quality. Version 1's are named ``overfit_*``, version 2's ``overfit2_*``."""
     from gzc.codec import codec as core
     from gzc.codec.overfit import payload as payload_io
+    from gzc.codec.overfit.architecture import MODEL_NAMES
     from gzc.codec.overfit.backend import OverfitBackend
     from gzc.codec.overfit.integer_net import Layer
 
-    backend, _ = OverfitBackend().configure({"steps": 60, "progress": False})
-    cases = [("overfit_40x24_b4", scene(24, 40, 21), formats.COLOR_RGB, 4,
+    backend, _ = OverfitBackend(version=version).configure({"steps": 60, "progress": False})
+    prefix = "overfit" if version == 1 else f"overfit{version}"
+    cases = [(f"{prefix}_40x24_b4", scene(24, 40, 21), formats.COLOR_RGB, 4,
               "backend 3: overfitted decoder in the payload (coder 4), 4 grids"),
-             ("overfit_gray_17x30_b2", scene(17, 30, 22), formats.COLOR_GRAY, 2,
+             (f"{prefix}_gray_17x30_b2", scene(17, 30, 22), formats.COLOR_GRAY, 2,
               "backend 3, grayscale, odd size (padding to a multiple of 2^G), smaller networks")]
     valid = []
     for name, img, color, bits, what in cases:
         data = core.encode_with(backend, img, color=color, bits=bits)
         (HERE / f"{name}.gzc").write_bytes(data)
-        valid.append({"file": f"{name}.gzc", "model": "overfit-v1", "model_id": formats.read(data).model_id.hex(),
+        valid.append({"file": f"{name}.gzc", "model": MODEL_NAMES[version], "model_id": formats.read(data).model_id.hex(),
                       "width": img.shape[1], "height": img.shape[0], "bits": bits, "coder": "backend",
                       "colour": formats.COLOR_NAMES[color], "bytes": len(data),
                       **expectations(f"{name}.gzc", data), "exercises": what})
     base = formats.read((HERE / f"{cases[0][0]}.gzc").read_bytes())
-    dec = payload_io.decode(base.payload, *base.latent_shape[1:])
+    dec = payload_io.decode(base.payload, *base.latent_shape[1:], version)
 
     def with_payload(payload: bytes, **fields) -> bytes:
         return formats.write(dataclasses.replace(base, payload=payload, **fields))
@@ -405,26 +408,27 @@ def overfit_vectors() -> tuple[list[dict], dict]:
     inexact = dict(dec.layers, syn_refine_1=Layer(np.full_like(refine.weight, 126), np.full_like(refine.bias, 126),
                                                   refine.weight_bits, 16))
     bad = {
-        "overfit_header_only.gzc": (with_payload(base.payload[:4]), "CorruptPayloadError"),
-        "overfit_grid_count_mismatch.gzc": (with_payload(base.payload, latent_shape=(5, 32, 64)),
+        f"{prefix}_header_only.gzc": (with_payload(base.payload[:4]), "CorruptPayloadError"),
+        f"{prefix}_grid_count_mismatch.gzc": (with_payload(base.payload, latent_shape=(5, 32, 64)),
                                             "CorruptPayloadError"),
-        "overfit_too_many_grids.gzc": (with_payload(bytes([9]) + base.payload[1:], latent_shape=(9, 512, 512)),
+        f"{prefix}_too_many_grids.gzc": (with_payload(bytes([9]) + base.payload[1:], latent_shape=(9, 512, 512)),
                                        "CorruptPayloadError"),
-        "overfit_wrong_coder.gzc": (with_payload(base.payload, coder=formats.CODER_RANGE), "CorruptPayloadError"),
-        "overfit_inexact_layer.gzc": (with_payload(payload_io.encode(payload_io.Decoder(dec.arch, inexact, dec.grids),
+        f"{prefix}_wrong_coder.gzc": (with_payload(base.payload, coder=formats.CODER_RANGE), "CorruptPayloadError"),
+        f"{prefix}_inexact_layer.gzc": (with_payload(payload_io.encode(payload_io.Decoder(dec.arch, inexact, dec.grids),
                                                                      check=False)), "CorruptPayloadError"),
     }
     return valid, bad
 
 
-def write_overfit_only() -> None:
-    """Add (or redo) the backend-3 vectors in vectors.json, leaving every other vector as it is."""
+def write_overfit_only(version: int = 2) -> None:
+    """Add (or redo) one decoder version's backend-3 vectors in vectors.json, leaving every other
+    vector as it is (``--overfit``: version 2, ``--overfit1``: version 1)."""
     index = json.loads((HERE / "vectors.json").read_text())
-    valid, bad = overfit_vectors()
+    valid, bad = overfit_vectors(version)
     merge_into_index(index, valid, bad)
     print(f"wrote {len(valid)} valid and {len(bad)} invalid overfitted-backend vectors")
 
 
 if __name__ == "__main__":
     {"--expectations": refresh_expectations, "--ancillary": write_ancillary_only,
-     "--overfit": write_overfit_only}.get(" ".join(sys.argv[1:]), main)()
+     "--overfit": write_overfit_only, "--overfit1": lambda: write_overfit_only(1)}.get(" ".join(sys.argv[1:]), main)()
