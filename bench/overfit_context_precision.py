@@ -1,8 +1,9 @@
 """What quantizing the context model costs, decoder version 1 against version 2 (same fit).
 
     python bench/overfit_context_precision.py > bench/results/overfit/context_precision.txt
+    python bench/overfit_context_precision.py kodim01 > bench/results/overfit/context_precision_kodim01.txt
 
-One fit of kodim23 at ``--bits 4 --effort 1`` (one torch thread), then its
+One fit of a Kodak image (kodim23 unless named) at ``--bits 4 --effort 1`` (one torch thread), then its
 latents' code length four ways, in bits per pixel:
 
 * the float context model on the rounded latents (what the fit optimised);
@@ -34,7 +35,7 @@ from gzc.codec.overfit.integer_net import residual_offset, synthesise, table_ind
 from gzc.codec.overfit.laplace import tables
 from gzc.tools.bench.metrics import psnr
 
-KODIM23 = "../shared/data/kodak/kodim23.png"
+KODAK = "../shared/data/kodak"
 
 
 def rounded_float_bits(model: encoder.OverfitModel, grids: list[np.ndarray]) -> float:
@@ -67,13 +68,14 @@ def _as_version(model: encoder.OverfitModel, version: int) -> encoder.OverfitMod
 
 def main() -> None:
     torch.set_num_threads(1)
-    rgb = np.asarray(Image.open(KODIM23).convert("RGB"))
+    name = sys.argv[1] if len(sys.argv) > 1 else "kodim23"
+    rgb = np.asarray(Image.open(f"{KODAK}/{name}.png").convert("RGB"))
     pixels = rgb.shape[0] * rgb.shape[1]
     settings = encoder.EncodeSettings(lam=LAMBDAS[4], steps=EFFORT_STEPS[1], arch=ARCHITECTURES[4])
     started = time.process_time()
     with encoder.heap_allocations():
         model = encoder.fit(rgb, settings)
-    print(f"kodim23, --bits 4 --effort 1 ({settings.steps} steps), fit {time.process_time() - started:.0f} s CPU")
+    print(f"{name}, --bits 4 --effort 1 ({settings.steps} steps), fit {time.process_time() - started:.0f} s CPU")
     grids = encoder.integer_latents(model)
     with torch.no_grad():
         float_bits = model.rate_bits(model.quantized_latents(True)).item()
