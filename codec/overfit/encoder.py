@@ -40,16 +40,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .architecture import (ACT_FRACTION_BITS, ACT_MAX, LATENT_BOUND, MAX_WEIGHT_FRACTION_BITS, PIXEL_FRACTION_BITS,
+from .architecture import (ACT_FRACTION_BITS, LATENT_BOUND, MAX_WEIGHT_FRACTION_BITS, PIXEL_FRACTION_BITS,
                            PIXEL_MAX, SCALE_LEVELS, UPSAMPLED_FRACTION_BITS, SCALE_MIN, SCALE_STEPS_PER_OCTAVE,
                            SYMBOL_BOUND, Architecture, grid_shapes, padded_size)
 from .integer_net import (Affine, Layer, check_exact, input_bound, refine, rounding_offsets, synthesise,
                           upsampled_latents)
 from . import payload as payload_io
-from .fused_ops import context_bits, pixel_mlp
+from .fused_ops import ACT_REAL_MAX, context_bits, pixel_mlp, relu_backward, restoring_keep
 from ..numpy_ops import decoding_threads
 
-ACT_REAL_MAX = ACT_MAX / (1 << ACT_FRACTION_BITS)     # the integer activations' range, as reals
 PIXEL_REAL_MAX = PIXEL_MAX / (255 << PIXEL_FRACTION_BITS)   # the decoder's pixel clamp, in [0, 1] units
 #: The context model's outputs (mean, scale index) are its last layer's values times these
 #: gains: with Adam, each step moves a parameter by about the learning rate, and at 0.01 the
@@ -129,8 +128,7 @@ class _RestoringClamp(torch.autograd.Function):
     def backward(ctx, grad: torch.Tensor):
         (x,) = ctx.saved_tensors
         # descent moves x by −grad: below the range keep grad < 0, above it keep grad > 0
-        keep = ((x >= ctx.low) | (grad < 0)) & ((x <= ctx.high) | (grad > 0))
-        return grad * keep, None, None
+        return restoring_keep(x, grad, ctx.low, ctx.high), None, None
 
 
 def restoring_clamp(x: torch.Tensor, low: float, high: float) -> torch.Tensor:
@@ -151,10 +149,7 @@ class _ClampedRelu(torch.autograd.Function):
         (y,) = ctx.saved_tensors
         # inside (0, max): grad; at 0: none (ReLU's own fused kernel); at max: only grad > 0
         # (descent lowers it), a rare case, so it is patched only where it occurs
-        out = torch.ops.aten.threshold_backward(grad, y, 0.0)
-        if float(y.max()) >= ACT_REAL_MAX:
-            out = torch.where(y >= ACT_REAL_MAX, grad.clamp_min(0), out)
-        return out
+        return relu_backward(grad, y)
 
 
 def pixel_clamp(y: torch.Tensor) -> torch.Tensor:
@@ -489,8 +484,9 @@ def input_means(layers: dict[str, Layer], arch: Architecture, grids: list[np.nda
             out_rows.append(h2.astype(np.float64).mean(0) / (1 << ACT_FRACTION_BITS))
         means[f"arm_{net}_1"] = (sums[1] / count)[None]
         means[f"arm_{net}_2"] = (sums[2] / count)[None]
-        for last in ("out", "mu", "scale"):         # version 1's output layer, or version 2's two
-            means[f"arm_{net}_{last}"] = np.stack(out_rows)
+        for name in layers:                         # version 1's output layer, or version 2's two
+            if name.startswith(f"arm_{net}_") and name not in (f"arm_{net}_1", f"arm_{net}_2"):
+                means[name] = np.stack(out_rows)
     x = upsampled_latents(grids).reshape(-1, arch.grids)
     first, second, out = (Affine.of(layers[n], n) for n in ("syn_1", "syn_2", "syn_out"))
     h1 = first.hidden(x)

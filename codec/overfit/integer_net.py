@@ -162,6 +162,11 @@ def context_predictions(layers: dict[str, Layer], net: str, inputs: np.ndarray, 
     for start in range(0, inputs.shape[0], SYNTHESIS_ROWS):     # blocks that stay in cache, as the synthesis
         out[start:start + SYNTHESIS_ROWS] = last(second.hidden(first.hidden(inputs[start:start + SYNTHESIS_ROWS])),
                                                  grid_index)
+    return clamped_predictions(out)
+
+
+def clamped_predictions(out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The output layers' (N, 2) integers → (mu_q, k), clamped to ±4·LATENT_BOUND and 0…SCALE_LEVELS−1."""
     bound = LATENT_BOUND << MU_FRACTION_BITS
     return (np.clip(out[:, 0], -bound, bound).astype(np.int64),
             np.clip(out[:, 1], 0, SCALE_LEVELS - 1).astype(np.int64))
@@ -211,8 +216,6 @@ def upsampled_latents(grids: list[np.ndarray]) -> np.ndarray:
         v = upsample2(v)
         v = np.concatenate([(grid.astype(np.float32) * scale)[..., None], v], axis=-1)
     return v
-
-
 
 
 def refine(y: np.ndarray, layer: Layer, name: str) -> np.ndarray:

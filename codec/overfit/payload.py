@@ -21,9 +21,10 @@ import constriction
 import numpy as np
 
 from ...formats import CorruptPayloadError
-from .architecture import (ACT_MAX, LATENT_BOUND, MAX_BIAS_SHIFT, MAX_WEIGHT_FRACTION_BITS, MU_FRACTION_BITS,
+from .architecture import (ACT_MAX, LATENT_BOUND, MAX_BIAS_SHIFT, MAX_WEIGHT_FRACTION_BITS,
                            SCALE_LEVELS, SYMBOL_BOUND, VERSION, Architecture, grid_shapes)
-from .integer_net import SYNTHESIS_ROWS, Affine, Layer, check_exact, context_head, residual_offset, table_index
+from .integer_net import (SYNTHESIS_ROWS, Affine, Layer, check_exact, clamped_predictions, context_head,
+                          residual_offset, table_index)
 from .laplace import tables
 
 HEADER_BYTES = 4
@@ -65,26 +66,33 @@ def pass_elements(grid_full: np.ndarray | None, parent: np.ndarray | None, shape
     h, w = shape
     half = w // 2
     features = np.zeros((h, half, 11), dtype=np.float32)
-    if parent is not None:
-        padded = np.pad(parent.astype(np.float32), 1)
-        ph, pw = parent.shape
-        for k, (di, dj) in enumerate((di, dj) for di in (-1, 0, 1) for dj in (-1, 0, 1)):
-            features[:, :, k].reshape(ph, 2, pw)[...] = padded[1 + di:1 + di + ph, 1 + dj:1 + dj + pw][:, None, :]
+    if parent is not None:                  # row pairs share their parent row
+        features[:, :, :9].reshape(h // 2, 2, half, 9)[...] = parent_features(parent)[:, None]
+    flat, first_column = pass_positions(shape, anchors)
+    features[:, :, 9] = (np.arange(h) & 1)[:, None]
+    features[:, :, 10] = first_column[:, None]
+    features = features.reshape(h * half, 11)
+    if not anchors:
+        features = np.concatenate([pass_neighbours(grid_full, shape), features], axis=1)
+    return flat, features
+
+
+def pass_positions(shape: tuple[int, int], anchors: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(flat positions in raster order, c(i) per row) of one pass's lattice (see :func:`pass_elements`)."""
+    h, w = shape
     rows = np.arange(h)
     first_column = (rows + (0 if anchors else 1)) % 2      # c(i), which is also the column parity
-    features[:, :, 9] = (rows & 1)[:, None]
-    features[:, :, 10] = first_column[:, None]
-    flat = (rows[:, None] * w + first_column[:, None] + 2 * np.arange(half)[None, :]).ravel()
-    if not anchors:
-        a = np.zeros((h + 2, half + 2), dtype=np.float32)      # the anchors on their lattice, zero-padded
-        a[1:-1, 1:-1] = np.asarray(grid_full, dtype=np.float32)[np.arange(h)[:, None],
-                                                                  (rows % 2)[:, None] + 2 * np.arange(half)[None, :]]
-        even = (rows % 2 == 0)[:, None]
-        north, south = a[:-2, 1:-1], a[2:, 1:-1]
-        west = np.where(even, a[1:-1, 1:-1], a[1:-1, :-2])      # i even: column 2m; i odd: 2m − 1
-        east = np.where(even, a[1:-1, 2:], a[1:-1, 1:-1])       # i even: column 2m + 2; i odd: 2m + 1
-        features = np.concatenate([np.stack([north, west, east, south], axis=-1), features], axis=2)
-    return flat, features.reshape(h * half, -1)
+    return (rows[:, None] * w + first_column[:, None] + 2 * np.arange(w // 2)[None, :]).ravel(), first_column
+
+
+def parent_features(parent: np.ndarray) -> np.ndarray:
+    """(ph, pw, 9): each parent position's 3×3 neighbourhood, raster order, zeros outside."""
+    ph, pw = parent.shape
+    padded = np.pad(parent.astype(np.float32), 1)
+    features = np.empty((ph, pw, 9), dtype=np.float32)
+    for k, (di, dj) in enumerate((di, dj) for di in (-1, 0, 1) for dj in (-1, 0, 1)):
+        features[:, :, k] = padded[1 + di:1 + di + ph, 1 + dj:1 + dj + pw]
+    return features
 
 
 def parent_terms(layers: list[Layer], names: list[str], parent: np.ndarray) -> list[np.ndarray]:
@@ -100,11 +108,7 @@ def parent_terms(layers: list[Layer], names: list[str], parent: np.ndarray) -> l
         first = weight_t.shape[0] - 11                  # the other net's 4 neighbour inputs come first
         parts.append(weight_t[first:first + 9])
     ph, pw = parent.shape
-    padded = np.pad(parent.astype(np.float32), 1)
-    features = np.empty((ph, pw, 9), dtype=np.float32)
-    for k, (di, dj) in enumerate((di, dj) for di in (-1, 0, 1) for dj in (-1, 0, 1)):
-        features[:, :, k] = padded[1 + di:1 + di + ph, 1 + dj:1 + dj + pw]
-    sums = features.reshape(-1, 9) @ np.concatenate(parts, axis=1)
+    sums = parent_features(parent).reshape(-1, 9) @ np.concatenate(parts, axis=1)
     bounds = np.cumsum([0] + [p.shape[1] for p in parts])
     return [sums[:, lo:hi].reshape(ph, pw, -1) for lo, hi in zip(bounds[:-1], bounds[1:])]
 
@@ -134,9 +138,7 @@ def pass_predictions(layers, grid_full: np.ndarray, parents: np.ndarray | None, 
     last = context_head(layers, net)
     h, w = shape
     half = w // 2
-    rows = np.arange(h)
-    first_column = (rows + (0 if anchors else 1)) % 2
-    flat = (rows[:, None] * w + first_column[:, None] + 2 * np.arange(half)[None, :]).ravel()
+    flat = pass_positions(shape, anchors)[0]
     w_t = first.weight_t
     row_parity, column_parity = w_t[-2], w_t[-1]
     # row i: feature 9 = i mod 2, feature 10 = c(i); the bias and rounding offset (add) as well
@@ -162,9 +164,7 @@ def pass_predictions(layers, grid_full: np.ndarray, parents: np.ndarray | None, 
         np.floor(acc, out=acc)
         np.clip(acc, 0, ACT_MAX, out=acc)
         out[top * half:bottom * half] = last(second.hidden(acc), g)
-    bound = LATENT_BOUND << MU_FRACTION_BITS
-    return (flat, np.clip(out[:, 0], -bound, bound).astype(np.int64),
-            np.clip(out[:, 1], 0, SCALE_LEVELS - 1).astype(np.int64))
+    return (flat, *clamped_predictions(out))
 
 
 def _coded_passes(arch: Architecture, layers, grids: list[np.ndarray]):
